@@ -1,0 +1,18 @@
+// Contract for the Secrets Manager preflight: metadata only, never secret values.
+
+export type PreflightStatus =
+  | 'ok'
+  | 'missing' // ResourceNotFoundException
+  | 'scheduled-for-deletion' // DeletedDate is set
+  | 'tag-mismatch' // the organization tag names another organization
+  | 'unavailable'; // throttled, timed out, DNS or network failure, access denied: never blocks a pod
+
+export interface PreflightResult {
+  readonly status: PreflightStatus;
+  /** Plain words for an admission warning or denial (under 120 characters); absent for 'ok'. */
+  readonly message?: string;
+}
+
+export interface SecretPreflight {
+  check(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult>;
+}

@@ -1,0 +1,42 @@
+// Contract between the admission path and whatever keeps SecretProviderClasses (the cluster, or memory).
+import type { SecretProviderClass } from '../engine/types.ts';
+
+export interface EnsureOptions {
+  /** request.dryRun: read if needed, never write. */
+  readonly dryRun: boolean;
+  /** Aborted when the admission's own deadline is near; every API call must stop then. */
+  readonly signal: AbortSignal;
+}
+
+export type EnsureOutcome =
+  | 'cached' // known to be right: no API call was made
+  | 'unchanged' // read from the API and already right
+  | 'created'
+  | 'updated' // ours (managed-by label) but different: brought in line
+  | 'foreign' // exists without our managed-by label: left untouched
+  | 'dry-run'; // would have written, but the request is a dry run
+
+export interface EnsureResult {
+  readonly outcome: EnsureOutcome;
+  /** Set for 'foreign': an admission warning (under 120 characters). */
+  readonly warning?: string;
+}
+
+/** Thrown when the SecretProviderClass cannot be ensured (403, 5xx, timeout, connection refused). */
+export class SecretProviderClassError extends Error {
+  /** HTTP status from the API, or undefined for network faults and timeouts. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SecretProviderClassError';
+    this.status = status;
+  }
+}
+
+export type KubeVerb = 'get' | 'create' | 'update';
+export type KubeCallResult = 'ok' | 'not-found' | 'conflict' | 'error';
+
+export interface SecretProviderClassStore {
+  /** Makes sure `desired` exists in its namespace. Concurrent calls for the same object share one flight. */
+  ensure(desired: SecretProviderClass, options: EnsureOptions): Promise<EnsureResult>;
+}
