@@ -1,0 +1,122 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+t.test('no settings at all gives the documented defaults', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.port, 8443);
+  t.equal(c.host, '0.0.0.0');
+  t.equal(c.metricsPort, 9090);
+  t.equal(c.tlsCertFile, undefined);
+  t.equal(c.tlsKeyFile, undefined);
+  t.equal(c.environment, 'dev');
+  t.equal(c.region, 'us-east-1');
+  t.equal(c.podNamespace, 'db-access-webhook');
+  t.same(c.excludedNamespaces, []);
+  t.equal(c.usePodIdentity, false);
+  t.equal(c.urlFromSecret, false);
+  t.equal(c.onKubeError, 'deny');
+  t.equal(c.preflight, 'off');
+  t.equal(c.preflightOrgTag, '');
+  t.equal(c.kube, 'auto');
+  t.equal(c.kubeconfig, undefined);
+  t.equal(c.logLevel, 'info');
+  t.same(c.policy, {
+    environment: 'dev',
+    region: 'us-east-1',
+    webhookNamespace: 'db-access-webhook',
+    excludedNamespaces: [],
+    usePodIdentity: false,
+    urlFromSecret: false,
+  });
+});
+
+t.test('every setting is read and the engine policy derived from it', async (t) => {
+  const c = loadConfig({
+    PORT: '9443',
+    HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    TLS_CERT_FILE: '/tls/tls.crt',
+    TLS_KEY_FILE: '/tls/tls.key',
+    DB_ACCESS_ENVIRONMENT: 'prod',
+    AWS_REGION: 'eu-west-2',
+    POD_NAMESPACE: 'webhooks',
+    DB_ACCESS_EXCLUDED_NAMESPACES: ' monitoring, ,istio-system,monitoring ',
+    DB_ACCESS_USE_POD_IDENTITY: 'true',
+    DB_ACCESS_URL_FROM_SECRET: 'TRUE',
+    DB_ACCESS_ON_KUBE_ERROR: 'warn',
+    DB_ACCESS_PREFLIGHT: 'deny',
+    DB_ACCESS_PREFLIGHT_ORG_TAG: 'organization',
+    DB_ACCESS_KUBE: 'memory',
+    KUBECONFIG: '/home/me/.kube/config',
+    LOG_LEVEL: 'DEBUG',
+  });
+  t.equal(c.port, 9443);
+  t.equal(c.host, '127.0.0.1');
+  t.equal(c.metricsPort, 0);
+  t.equal(c.tlsCertFile, '/tls/tls.crt');
+  t.equal(c.tlsKeyFile, '/tls/tls.key');
+  t.same(c.excludedNamespaces, ['monitoring', 'istio-system']);
+  t.equal(c.onKubeError, 'warn');
+  t.equal(c.preflight, 'deny');
+  t.equal(c.preflightOrgTag, 'organization');
+  t.equal(c.kube, 'memory');
+  t.equal(c.kubeconfig, '/home/me/.kube/config');
+  t.equal(c.logLevel, 'debug');
+  t.same(c.policy, {
+    environment: 'prod',
+    region: 'eu-west-2',
+    webhookNamespace: 'webhooks',
+    excludedNamespaces: ['monitoring', 'istio-system'],
+    usePodIdentity: true,
+    urlFromSecret: true,
+  });
+});
+
+t.test('empty values count as unset', async (t) => {
+  const c = loadConfig({ PORT: '', DB_ACCESS_PREFLIGHT: '  ', TLS_CERT_FILE: '', TLS_KEY_FILE: '' });
+  t.equal(c.port, 8443);
+  t.equal(c.preflight, 'off');
+  t.equal(c.tlsCertFile, undefined);
+});
+
+t.test('a bad value names the variable, the value and what is accepted', async (t) => {
+  const cases: Array<[Record<string, string>, string, RegExp]> = [
+    [{ DB_ACCESS_PREFLIGHT: 'maybe' }, 'DB_ACCESS_PREFLIGHT', /^DB_ACCESS_PREFLIGHT must be one of off, warn, deny; got "maybe"$/],
+    [{ DB_ACCESS_ON_KUBE_ERROR: 'allow' }, 'DB_ACCESS_ON_KUBE_ERROR', /must be one of deny, warn; got "allow"/],
+    [{ DB_ACCESS_KUBE: 'incluster' }, 'DB_ACCESS_KUBE', /must be one of auto, cluster, memory; got "incluster"/],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /must be one of fatal, error, warn, info, debug, trace, silent; got "verbose"/],
+    [{ PORT: 'https' }, 'PORT', /PORT must be an integer from 0 to 65535.*got "https"/],
+    [{ PORT: '70000' }, 'PORT', /got "70000"/],
+    [{ PORT: '-1' }, 'PORT', /got "-1"/],
+    [{ METRICS_PORT: '9090.5' }, 'METRICS_PORT', /METRICS_PORT must be an integer from 0 \(disabled\) to 65535; got "9090.5"/],
+    [{ DB_ACCESS_USE_POD_IDENTITY: 'yes' }, 'DB_ACCESS_USE_POD_IDENTITY', /must be one of true, false; got "yes"/],
+    [{ DB_ACCESS_URL_FROM_SECRET: '1' }, 'DB_ACCESS_URL_FROM_SECRET', /must be one of true, false; got "1"/],
+    [{ DB_ACCESS_ENVIRONMENT: 'Prod' }, 'DB_ACCESS_ENVIRONMENT', /lowercase DNS label.*got "Prod"/],
+    [{ DB_ACCESS_ENVIRONMENT: 'a/b' }, 'DB_ACCESS_ENVIRONMENT', /got "a\/b"/],
+    [{ AWS_REGION: 'mars' }, 'AWS_REGION', /AWS_REGION must be an AWS region such as us-east-1.*got "mars"/],
+    [{ POD_NAMESPACE: 'Bad_NS' }, 'POD_NAMESPACE', /got "Bad_NS"/],
+    [{ DB_ACCESS_EXCLUDED_NAMESPACES: 'ok,not ok' }, 'DB_ACCESS_EXCLUDED_NAMESPACES', /got "not ok"/],
+    [{ DB_ACCESS_PREFLIGHT_ORG_TAG: 'bad\ntag' }, 'DB_ACCESS_PREFLIGHT_ORG_TAG', /AWS tag key.*got "bad\\ntag"/],
+    [{ TLS_CERT_FILE: '/tls/tls.crt' }, 'TLS_KEY_FILE', /TLS_KEY_FILE must be set when TLS_CERT_FILE is set/],
+    [{ TLS_KEY_FILE: '/tls/tls.key' }, 'TLS_CERT_FILE', /TLS_CERT_FILE must be set when TLS_KEY_FILE is set/],
+  ];
+  for (const [env, variable, message] of cases) {
+    const err = t.throws(() => loadConfig(env), ConfigError, `${JSON.stringify(env)} is rejected`) as unknown;
+    t.ok(err instanceof ConfigError);
+    if (err instanceof ConfigError) {
+      t.equal(err.variable, variable);
+      t.match(err.message, message);
+      t.ok(err.message.startsWith(variable), 'the message starts with the variable name');
+    }
+  }
+});
+
+t.test('a very long bad value is shortened in the message', async (t) => {
+  try {
+    loadConfig({ DB_ACCESS_PREFLIGHT: 'x'.repeat(5000) });
+    t.fail('should throw');
+  } catch (err) {
+    t.ok(err instanceof ConfigError);
+    t.ok((err as Error).message.length < 300);
+  }
+});
