@@ -1,0 +1,109 @@
+import t from 'tap';
+import { readFileSync, readdirSync } from 'node:fs';
+import jsonpatch from 'fast-json-patch';
+import { allowResponse, denyResponse, parseAdmissionReview, patchResponse } from '../../src/admission/index.ts';
+
+const fixtureDir = new URL('../fixtures/admission/', import.meta.url);
+
+t.test('every v1 fixture parses and keeps its uid', async (t) => {
+  const files = readdirSync(fixtureDir).filter((f) => f.endsWith('.review.json'));
+  t.ok(files.length >= 8);
+  for (const file of files) {
+    const body = JSON.parse(readFileSync(new URL(file, fixtureDir), 'utf8'));
+    const parsed = parseAdmissionReview(body);
+    if (body.apiVersion === 'admission.k8s.io/v1') {
+      t.ok(parsed.ok, `${file} parses`);
+      if (parsed.ok) t.equal(parsed.request.uid, body.request.uid);
+    } else {
+      t.notOk(parsed.ok, `${file} (${body.apiVersion}) is refused`);
+      if (!parsed.ok) t.match(parsed.message, /apiVersion must be "admission.k8s.io\/v1"/);
+    }
+  }
+});
+
+t.test('a broken envelope gets a specific message', async (t) => {
+  const base = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' };
+  const cases: Array<[unknown, RegExp]> = [
+    [null, /must be a JSON object.*got null/],
+    [[], /must be a JSON object.*got an array/],
+    ['x', /must be a JSON object.*got "x"/],
+    [42, /got number 42/],
+    [{ ...base, apiVersion: 'admission.k8s.io/v1beta1', request: { uid: 'a' } }, /apiVersion must be .*got "admission.k8s.io\/v1beta1"/],
+    [{ kind: 'AdmissionReview', request: { uid: 'a' } }, /apiVersion must be .*got nothing/],
+    [{ ...base, kind: 'Pod', request: { uid: 'a' } }, /kind must be "AdmissionReview"; got "Pod"/],
+    [{ ...base }, /has no request/],
+    [{ ...base, request: null }, /has no request/],
+    [{ ...base, request: [] }, /request must be an object; got an array/],
+    [{ ...base, request: 'x' }, /request must be an object/],
+    [{ ...base, request: {} }, /request.uid is missing/],
+    [{ ...base, request: { uid: 7 } }, /request.uid must be a string; got number 7/],
+    [{ ...base, request: { uid: {} } }, /request.uid must be a string; got a value of type object/],
+    [{ ...base, request: { uid: '' } }, /request.uid must be 1 to 128 characters; got 0/],
+    [{ ...base, request: { uid: 'u'.repeat(10_000) } }, /got 10000/],
+  ];
+  for (const [body, message] of cases) {
+    const parsed = parseAdmissionReview(body);
+    t.notOk(parsed.ok, JSON.stringify(body)?.slice(0, 60));
+    if (!parsed.ok) {
+      t.match(parsed.message, message);
+      t.ok(parsed.message.length < 200, 'message stays short');
+    }
+  }
+});
+
+t.test('__proto__ keys do not confuse parsing', async (t) => {
+  const body = JSON.parse('{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","__proto__":{"request":{"uid":"x"}}}');
+  const parsed = parseAdmissionReview(body);
+  t.notOk(parsed.ok);
+});
+
+t.test('allow: no patch fields, uid echoed', async (t) => {
+  t.same(allowResponse('u1'), {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: 'u1', allowed: true },
+  });
+  t.same(allowResponse('u1', ['careful']).response.warnings, ['careful']);
+});
+
+t.test('patch: JSONPatch base64 of the ops that applies to the object', async (t) => {
+  const ops = [
+    { op: 'add' as const, path: '/metadata/labels', value: { a: 'b' } },
+    { op: 'add' as const, path: '/spec/volumes/-', value: { name: 'v' } },
+  ];
+  const r = patchResponse('u2', ops, ['w']);
+  t.equal(r.apiVersion, 'admission.k8s.io/v1');
+  t.equal(r.kind, 'AdmissionReview');
+  t.equal(r.response.uid, 'u2');
+  t.equal(r.response.allowed, true);
+  t.equal(r.response.patchType, 'JSONPatch');
+  t.same(r.response.warnings, ['w']);
+  const decoded = JSON.parse(Buffer.from(r.response.patch ?? '', 'base64').toString('utf8'));
+  t.same(decoded, ops);
+  const pod = { metadata: {}, spec: { volumes: [{ name: 'x' }] } };
+  const patched = jsonpatch.applyPatch(pod, decoded, true, false).newDocument;
+  t.same(patched, { metadata: { labels: { a: 'b' } }, spec: { volumes: [{ name: 'x' }, { name: 'v' }] } });
+});
+
+t.test('an empty patch is a plain allow', async (t) => {
+  const r = patchResponse('u3', []);
+  t.same(r.response, { uid: 'u3', allowed: true });
+});
+
+t.test('deny: allowed false with status code and message', async (t) => {
+  const r = denyResponse('u4', 403, 'no way', ['also this']);
+  t.same(r, {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid: 'u4', allowed: false, status: { code: 403, message: 'no way' }, warnings: ['also this'] },
+  });
+});
+
+t.test('warnings are cleaned: no empties, no duplicates, no control characters, bounded', async (t) => {
+  const r = allowResponse('u5', ['', 'a\nb', 'a\nb', 'x'.repeat(500)]);
+  const w = r.response.warnings ?? [];
+  t.equal(w.length, 2);
+  t.equal(w[0], 'a b');
+  t.equal(w[1]?.length, 256);
+  t.ok(w[1]?.endsWith('...'));
+});
