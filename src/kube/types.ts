@@ -6,6 +6,11 @@ export interface EnsureOptions {
   readonly dryRun: boolean;
   /** Aborted when the admission's own deadline is near; every API call must stop then. */
   readonly signal: AbortSignal;
+  /**
+   * Optional: when `signal` will fire, as epoch milliseconds (Date.now()). Lets the store decide whether a
+   * Retry-After wait still fits; without it the store assumes its own limit (about 9 s).
+   */
+  readonly deadline?: number;
 }
 
 export type EnsureOutcome =

@@ -1,0 +1,512 @@
+// The SecretProviderClass store backed by the Kubernetes API (@kubernetes/client-node 2.x, CustomObjectsApi).
+// Warm path: a TTL cache answers without a call. Cold path: one flight per object, bounded by the callers' deadlines.
+import { ApiException, CustomObjectsApi, KubeConfig, Observable } from '@kubernetes/client-node';
+import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { SecretProviderClass } from '../engine/types.ts';
+import type {
+  EnsureOptions,
+  EnsureResult,
+  KubeCallResult,
+  KubeVerb,
+  SecretProviderClassStore,
+} from './types.ts';
+import { SecretProviderClassError } from './types.ts';
+import {
+  SPC_GROUP,
+  SPC_PLURAL,
+  SPC_VERSION,
+  fingerprint,
+  foreignWarning,
+  isOurs,
+  keyOf,
+  matchesDesired,
+  mergeDesired,
+  silentLogger,
+} from './spc.ts';
+import type { StoredObject, StoreLogger } from './spc.ts';
+
+export interface ClusterStoreOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly logger?: StoreLogger;
+  /** Metric hook: called once per API request with its verb and result. */
+  readonly onCall?: (verb: KubeVerb, result: KubeCallResult) => void;
+  /** How long an object known to be right is trusted without a read; hand edits are repaired after this. */
+  readonly cacheTtlMs?: number;
+  /** How long a foreign object is remembered (shorter: its owner may hand it over by adding our label). */
+  readonly foreignTtlMs?: number;
+  /** Bound on cached entries (oldest dropped first). */
+  readonly cacheMaxEntries?: number;
+  /** Safety net when a caller's signal never fires: no flight runs longer than this. */
+  readonly maxFlightMs?: number;
+  /** 409 Conflict on update (another writer) is re-read and retried at most this many times. */
+  readonly maxConflictRetries?: number;
+  /** 429/503 with Retry-After is retried at most this many times, and only if the wait fits in the deadline. */
+  readonly maxThrottleRetries?: number;
+  /** Test hook for time. */
+  readonly now?: () => number;
+}
+
+/** Inspection for tests and the readiness check. */
+export interface ClusterStore extends SecretProviderClassStore {
+  readonly cacheSize: number;
+  readonly inFlight: number;
+  /** Forget every cached answer (e.g. after a configuration change). */
+  clearCache(): void;
+}
+
+interface CacheEntry {
+  readonly fingerprint: string;
+  readonly expiresAt: number;
+  /** Remembered answer: the object is right ('ok') or belongs to someone else ('foreign'). */
+  readonly state: 'ok' | 'foreign';
+}
+
+interface Flight {
+  readonly promise: Promise<EnsureResult>;
+  readonly controller: AbortController;
+  waiters: number;
+  /** Latest deadline among the callers still waiting: a Retry-After wait must end before it. */
+  deadline: number;
+}
+
+/** What we learned from one API call that did not succeed. */
+interface CallFailure {
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+  readonly message: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly networkCode: string | undefined;
+  readonly aborted: boolean;
+  readonly cause: unknown;
+}
+
+const DEFAULTS = {
+  cacheTtlMs: 10 * 60_000,
+  foreignTtlMs: 60_000,
+  cacheMaxEntries: 10_000,
+  maxFlightMs: 9_000,
+  maxConflictRetries: 3,
+  maxThrottleRetries: 2,
+};
+
+type Action = 'reading' | 'creating' | 'updating' | 'ensuring';
+const ACTION_VERB: Record<Exclude<Action, 'ensuring'>, KubeVerb> = { reading: 'get', creating: 'create', updating: 'update' };
+
+export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
+  const logger = options.logger ?? silentLogger;
+  const onCall = options.onCall ?? (() => {});
+  const now = options.now ?? Date.now;
+  const cacheTtlMs = options.cacheTtlMs ?? DEFAULTS.cacheTtlMs;
+  const foreignTtlMs = options.foreignTtlMs ?? DEFAULTS.foreignTtlMs;
+  const cacheMaxEntries = options.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries;
+  const maxFlightMs = options.maxFlightMs ?? DEFAULTS.maxFlightMs;
+  const maxConflictRetries = options.maxConflictRetries ?? DEFAULTS.maxConflictRetries;
+  const maxThrottleRetries = options.maxThrottleRetries ?? DEFAULTS.maxThrottleRetries;
+  const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+
+  const cache = new Map<string, CacheEntry>();
+  const flights = new Map<string, Flight>();
+
+  function cacheGet(key: string, fp: string): CacheEntry | undefined {
+    const entry = cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now() || entry.fingerprint !== fp) {
+      cache.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  function cacheSet(key: string, fp: string, state: CacheEntry['state']): void {
+    cache.delete(key); // re-insert so Map order is least-recently-written first
+    cache.set(key, { fingerprint: fp, state, expiresAt: now() + (state === 'ok' ? cacheTtlMs : foreignTtlMs) });
+    while (cache.size > cacheMaxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  /** Per-request options that make the generated fetch client stop when `signal` aborts. */
+  function withSignal(signal: AbortSignal): ConfigurationOptions {
+    return {
+      middleware: [
+        {
+          pre(ctx: RequestContext) {
+            ctx.setSignal(signal);
+            return new Observable(Promise.resolve(ctx));
+          },
+          post(rsp: ResponseContext) {
+            return new Observable(Promise.resolve(rsp));
+          },
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+  }
+
+  /** Resolves or rejects with the call, but never later than `signal` (auth plugins and body reads included). */
+  function bounded<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) {
+      work.catch(() => {});
+      return Promise.reject(signal.reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  function sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Runs one API request; 429/503 with Retry-After is retried while the wait fits before the flight's deadline. */
+  async function call<T>(
+    action: Exclude<Action, 'ensuring'>,
+    key: string,
+    flight: { signal: AbortSignal; deadline: () => number },
+    request: (opts: ConfigurationOptions) => Promise<T>,
+    expected: (failure: CallFailure) => KubeCallResult | undefined,
+  ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
+    const verb = ACTION_VERB[action];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const value = await bounded(request(withSignal(flight.signal)), flight.signal);
+        onCall(verb, 'ok');
+        return { ok: true, value };
+      } catch (err) {
+        const failure = describeFailure(err, flight.signal);
+        const known = expected(failure);
+        if (known !== undefined) {
+          onCall(verb, known);
+          return { ok: false, failure };
+        }
+        onCall(verb, 'error');
+        const wait = failure.retryAfterSeconds;
+        const throttled = failure.status === 429 || (failure.status === 503 && wait !== undefined);
+        if (throttled && attempt < maxThrottleRetries) {
+          const waitMs = Math.max(0, (wait ?? 1) * 1000);
+          if (now() + waitMs < flight.deadline()) {
+            await sleep(waitMs, flight.signal).catch((e: unknown) => {
+              throw toError(action, key, describeFailure(e, flight.signal));
+            });
+            continue;
+          }
+        }
+        throw toError(action, key, failure);
+      }
+    }
+  }
+
+  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, flight: Flight): Promise<EnsureResult> {
+    const { namespace, name } = desired.metadata;
+    const key = keyOf(desired);
+    const ctx = { signal: flight.controller.signal, deadline: () => flight.deadline };
+    const log = { namespace, name };
+
+    const read = () =>
+      call(
+        'reading',
+        key,
+        ctx,
+        (opts) =>
+          api.getNamespacedCustomObject(
+            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name },
+            opts,
+          ) as Promise<StoredObject>,
+        (f) => (f.status === 404 ? 'not-found' : undefined),
+      );
+
+    const create = () =>
+      call(
+        'creating',
+        key,
+        ctx,
+        (opts) =>
+          api.createNamespacedCustomObject(
+            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, body: structuredClone(desired) },
+            opts,
+          ) as Promise<StoredObject>,
+        (f) => (f.status === 409 && f.reason === 'AlreadyExists' ? 'conflict' : undefined),
+      );
+
+    const update = (body: StoredObject) =>
+      call(
+        'updating',
+        key,
+        ctx,
+        (opts) =>
+          api.replaceNamespacedCustomObject(
+            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name, body },
+            opts,
+          ) as Promise<StoredObject>,
+        (f) => (f.status === 409 ? 'conflict' : f.status === 404 ? 'not-found' : undefined),
+      );
+
+    const finish = (result: EnsureResult): EnsureResult => {
+      if (result.outcome === 'foreign') {
+        cacheSet(key, fp, 'foreign');
+        logger.warn({ ...log, outcome: result.outcome }, 'SecretProviderClass exists without our managed-by label; left untouched');
+      } else if (result.outcome !== 'dry-run') {
+        cacheSet(key, fp, 'ok');
+        if (result.outcome === 'unchanged') logger.debug({ ...log, outcome: result.outcome }, 'SecretProviderClass ensured');
+        else logger.info({ ...log, outcome: result.outcome }, 'SecretProviderClass ensured');
+      } else {
+        logger.info({ ...log, outcome: result.outcome }, 'SecretProviderClass would be written (dry run)');
+      }
+      return result;
+    };
+
+    // Bounded: each step either finishes or moves to a read; the loop stops after a few conflicts.
+    let current: StoredObject | undefined;
+    let haveRead = false;
+    let conflicts = 0;
+    for (let step = 0; step < 3 + 2 * maxConflictRetries; step++) {
+      if (!haveRead) {
+        const got = await read();
+        haveRead = true;
+        current = got.ok ? got.value : undefined; // not ok here means 404: errors were thrown by call()
+      }
+      if (current === undefined) {
+        if (dryRun) return finish({ outcome: 'dry-run' });
+        const made = await create();
+        if (made.ok) return finish({ outcome: 'created' });
+        // 409 AlreadyExists: another replica won the race; read what it wrote and compare.
+        haveRead = false;
+        if (++conflicts > maxConflictRetries + 1) break;
+        continue;
+      }
+      if (!isOurs(current)) return finish({ outcome: 'foreign', warning: foreignWarning(desired) });
+      if (matchesDesired(current, desired)) return finish({ outcome: 'unchanged' });
+      if (dryRun) return finish({ outcome: 'dry-run' });
+      const body = mergeDesired(current, desired); // keeps resourceVersion: optimistic concurrency
+      const put = await update(body);
+      if (put.ok) return finish({ outcome: 'updated' });
+      // 409 Conflict: someone wrote in between; 404: deleted in between. Re-read and decide again.
+      haveRead = false;
+      if (++conflicts > maxConflictRetries) break;
+    }
+    throw new SecretProviderClassError(
+      `ensuring SecretProviderClass ${key}: still conflicting after ${conflicts} attempts (409): another writer keeps changing it; check for a second controller or webhook`,
+      409,
+    );
+  }
+
+  async function ensure(desired: SecretProviderClass, { dryRun, signal, deadline }: EnsureOptions): Promise<EnsureResult> {
+    const key = keyOf(desired);
+    const fp = fingerprint(desired);
+    const hit = cacheGet(key, fp);
+    if (hit?.state === 'ok') return { outcome: 'cached' };
+    if (hit?.state === 'foreign') return { outcome: 'foreign', warning: foreignWarning(desired) };
+    if (signal.aborted) {
+      throw toError('ensuring', key, describeFailure(signal.reason, signal));
+    }
+
+    const callerDeadline = Math.min(deadline ?? Number.POSITIVE_INFINITY, now() + maxFlightMs);
+    // Dry runs must not share a flight with writers (and vice versa), nor different desired versions.
+    const flightKey = `${key}\u0000${dryRun ? 'dry' : 'wet'}\u0000${fp}`;
+    let flight = flights.get(flightKey);
+    if (flight === undefined) {
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new DOMException('SecretProviderClass flight exceeded its time limit', 'TimeoutError')),
+        maxFlightMs,
+      );
+      const created: Flight = {
+        controller,
+        waiters: 0,
+        deadline: callerDeadline,
+        promise: undefined as unknown as Promise<EnsureResult>,
+      };
+      (created as { promise: Promise<EnsureResult> }).promise = run(desired, dryRun, fp, created).finally(() => {
+        clearTimeout(timer);
+        if (flights.get(flightKey) === created) flights.delete(flightKey);
+      });
+      created.promise.catch(() => {}); // errors reach every waiter through their own race below
+      flights.set(flightKey, created);
+      flight = created;
+    } else {
+      flight.deadline = Math.max(flight.deadline, callerDeadline);
+    }
+
+    const joined = flight;
+    joined.waiters++;
+    return new Promise<EnsureResult>((resolve, reject) => {
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        joined.waiters--;
+        return true;
+      };
+      const onAbort = () => {
+        if (!settle()) return;
+        // The shared flight stops only when nobody is waiting for it any more.
+        if (joined.waiters === 0) joined.controller.abort(signal.reason);
+        reject(toError('ensuring', key, describeFailure(signal.reason, signal)));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      joined.promise.then(
+        (r) => {
+          if (settle()) resolve(r);
+        },
+        (e: unknown) => {
+          if (settle()) reject(e instanceof SecretProviderClassError ? e : toError('ensuring', key, describeFailure(e, signal)));
+        },
+      );
+    });
+  }
+
+  return {
+    ensure,
+    get cacheSize() {
+      return cache.size;
+    },
+    get inFlight() {
+      return flights.size;
+    },
+    clearCache() {
+      cache.clear();
+    },
+  };
+}
+
+function findCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function parseStatus(body: unknown): { reason?: string; message?: string } {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return {};
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object') return {};
+  const { reason, message } = parsed as { reason?: unknown; message?: unknown };
+  return {
+    ...(typeof reason === 'string' ? { reason } : {}),
+    ...(typeof message === 'string' ? { message } : {}),
+  };
+}
+
+function parseRetryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}
+
+function describeFailure(err: unknown, signal: AbortSignal): CallFailure {
+  if (err instanceof ApiException) {
+    const headers = (err.headers ?? {}) as Record<string, string>;
+    const status = parseStatus(err.body);
+    return {
+      status: err.code,
+      reason: status.reason,
+      message: status.message,
+      retryAfterSeconds: parseRetryAfter(headers['retry-after']),
+      networkCode: undefined,
+      aborted: false,
+      cause: err,
+    };
+  }
+  const name = (err as { name?: unknown } | null)?.name;
+  const aborted = signal.aborted || name === 'AbortError' || name === 'TimeoutError';
+  return {
+    status: undefined,
+    reason: undefined,
+    message: undefined,
+    retryAfterSeconds: undefined,
+    networkCode: aborted ? undefined : findCode(err),
+    aborted,
+    cause: err,
+  };
+}
+
+const RBAC_VERB: Record<Action, string> = { reading: 'get', creating: 'create', updating: 'update', ensuring: 'get/create/update' };
+
+/** A message that says what failed and what to check; never includes object contents. */
+function toError(action: Action, key: string, f: CallFailure): SecretProviderClassError {
+  const what = `${action} SecretProviderClass ${key}`;
+  const options = { cause: f.cause };
+  if (f.aborted) {
+    return new SecretProviderClassError(
+      `${what}: no answer within the deadline: check the Kubernetes API server's health and load`,
+      undefined,
+      options,
+    );
+  }
+  if (f.status === undefined) {
+    const code = f.networkCode ?? 'network error';
+    return new SecretProviderClassError(
+      `${what}: cannot reach the Kubernetes API (${code}): check network policies and the API server address`,
+      undefined,
+      options,
+    );
+  }
+  const label = `${f.reason ?? 'HTTP'} ${f.status}`;
+  let hint: string;
+  switch (f.status) {
+    case 401:
+      hint = "check the webhook's service account token";
+      break;
+    case 403:
+      hint = `check the webhook's RBAC: verb ${RBAC_VERB[action]} on secretproviderclasses.${SPC_GROUP}`;
+      break;
+    case 404:
+      hint = 'is the Secrets Store CSI driver installed (SecretProviderClass CRD)?';
+      break;
+    case 409:
+      hint = 'another writer changed it at the same time; retry the pod';
+      break;
+    case 422:
+      hint = `the API rejected the object: ${clip(f.message ?? 'invalid', 120)}`;
+      break;
+    case 429:
+      hint =
+        f.retryAfterSeconds !== undefined
+          ? `throttled, Retry-After ${f.retryAfterSeconds}s does not fit in the deadline; the API server is overloaded`
+          : 'throttled; the API server is overloaded';
+      break;
+    default:
+      hint = f.status >= 500 ? "check the Kubernetes API server's health" : `unexpected answer: ${clip(f.message ?? '', 120)}`;
+  }
+  return new SecretProviderClassError(`${what}: ${label}: ${hint}`, f.status, options);
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

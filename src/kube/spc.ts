@@ -1,0 +1,90 @@
+// Pure helpers shared by the cluster and memory stores: identity, ownership, comparison, messages.
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../engine/types.ts';
+import type { SecretProviderClass } from '../engine/types.ts';
+
+/** The smallest logger both stores need; a pino.Logger fits. */
+export interface StoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export const silentLogger: StoreLogger = { info() {}, warn() {}, debug() {} };
+
+export const SPC_GROUP = 'secrets-store.csi.x-k8s.io';
+export const SPC_VERSION = 'v1';
+export const SPC_PLURAL = 'secretproviderclasses';
+
+/** Warnings travel in AdmissionResponse.warnings; the apiserver truncates long ones, so keep them short. */
+export const MAX_WARNING_LENGTH = 119;
+
+export function keyOf(spc: { metadata: { namespace: string; name: string } }): string {
+  return `${spc.metadata.namespace}/${spc.metadata.name}`;
+}
+
+/** Any object read back from the API: only the fields we look at. */
+export interface StoredObject {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
+  spec?: unknown;
+}
+
+export function isOurs(obj: StoredObject): boolean {
+  return obj.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+/** JSON with object keys sorted at every depth, so equal content gives equal text whatever the key order. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as Record<string, unknown>)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Fingerprint of what we own in `desired`: our labels and the spec. */
+export function fingerprint(desired: SecretProviderClass): string {
+  return stableStringify({ labels: desired.metadata.labels, spec: desired.spec });
+}
+
+/**
+ * True when `actual` already carries what we want: every label we set has our value (labels added by others are
+ * kept and ignored) and the spec is the same. Server-added fields (resourceVersion, uid, status…) are not compared.
+ */
+export function matchesDesired(actual: StoredObject, desired: SecretProviderClass): boolean {
+  const labels = actual.metadata?.labels ?? {};
+  for (const [k, v] of Object.entries(desired.metadata.labels)) {
+    if (labels[k] !== v) return false;
+  }
+  return stableStringify(actual.spec ?? null) === stableStringify(desired.spec);
+}
+
+/** `actual` brought in line with `desired`: foreign labels kept, our labels and the spec replaced. */
+export function mergeDesired<T extends StoredObject>(actual: T, desired: SecretProviderClass): T & SecretProviderClass {
+  return {
+    ...actual,
+    apiVersion: desired.apiVersion,
+    kind: desired.kind,
+    metadata: {
+      ...actual.metadata,
+      name: desired.metadata.name,
+      namespace: desired.metadata.namespace,
+      labels: { ...actual.metadata?.labels, ...desired.metadata.labels },
+    },
+    spec: structuredClone(desired.spec),
+  } as T & SecretProviderClass;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The admission warning for a SecretProviderClass that exists without our managed-by label. */
+export function foreignWarning(desired: SecretProviderClass): string {
+  const tail = ` exists without label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}; left untouched`;
+  const name = clip(desired.metadata.name, Math.max(16, MAX_WARNING_LENGTH - tail.length - 'SecretProviderClass '.length));
+  return clip(`SecretProviderClass ${name}${tail}`, MAX_WARNING_LENGTH);
+}
