@@ -1,0 +1,223 @@
+// The heart of `inject`: every pod (or pod template) in the documents goes through the webhook's own engine, as
+// the synthetic CREATE request the apiserver would send, and the engine's patch is written back into the document.
+import { isDeepStrictEqual } from 'node:util';
+import jsonpatch from 'fast-json-patch';
+import { Document, isAlias, isCollection, visit } from 'yaml';
+import { decide } from '../engine/index.ts';
+import type { AdmissionRequestInput, EnginePolicy, SecretProviderClass } from '../engine/types.ts';
+import type { ManifestDocument } from './manifests.ts';
+import { controllerPod, getPath, isObject, workloadKind, type Json, type JsonObject } from './workloads.ts';
+
+export interface InjectOptions {
+  readonly policy: EnginePolicy;
+  /** The organization for documents without metadata.namespace. */
+  readonly namespace: string | undefined;
+}
+
+/** Something to tell the user about one document. */
+export interface Finding {
+  /** e.g. `Deployment/api (file deploy.yaml, document 2)`. */
+  readonly subject: string;
+  readonly message: string;
+}
+
+export interface RenderedDocument {
+  readonly file: string;
+  readonly index: number;
+  /** The document as read; kept so --diff can compare. */
+  readonly before: Document;
+  /** The document after injection (the same object as `before` when nothing changed). */
+  readonly after: Document;
+  readonly changed: boolean;
+  /** For diff headers: `Deployment/api`. */
+  readonly title: string;
+}
+
+export interface InjectResult {
+  /** Every non-empty document, in input order. */
+  readonly documents: readonly RenderedDocument[];
+  /** Deduplicated, in order of first use. */
+  readonly secretProviderClasses: readonly SecretProviderClass[];
+  readonly warnings: readonly Finding[];
+  /** The webhook would deny these pods. */
+  readonly denials: readonly Finding[];
+  /** The CLI cannot even ask (no namespace): a usage problem, not a denial. */
+  readonly problems: readonly Finding[];
+}
+
+type Path = (string | number)[];
+
+function title(obj: Json): string {
+  if (!isObject(obj)) return 'document';
+  const kind = typeof obj.kind === 'string' ? obj.kind : 'object';
+  const meta = isObject(obj.metadata) ? obj.metadata : {};
+  const name =
+    typeof meta.name === 'string' ? meta.name :
+    typeof meta.generateName === 'string' ? `${meta.generateName}*` :
+    '(unnamed)';
+  return `${kind}/${name}`;
+}
+
+/** Applies the engine's change to one map of the template's metadata (labels or annotations), leaving the rest. */
+function applyMapDelta(target: JsonObject, key: string, before: Json | undefined, after: Json | undefined, ignore: readonly string[]): void {
+  const b = isObject(before) ? before : {};
+  const a = isObject(after) ? after : {};
+  const current: JsonObject = isObject(target[key]) ? { ...target[key] } : {};
+  for (const k of Object.keys(b)) if (!(k in a) && !ignore.includes(k)) delete current[k];
+  for (const [k, v] of Object.entries(a)) if (!ignore.includes(k) && !isDeepStrictEqual(b[k], v)) current[k] = v;
+  if (Object.keys(current).length > 0 || target[key] !== undefined) target[key] = current;
+}
+
+/**
+ * Writes `after` into the YAML node at `path`, touching only what differs, so comments and formatting of
+ * everything the engine did not change survive (and --diff shows only the injection).
+ */
+function syncNode(doc: Document, path: Path, before: Json | undefined, after: Json | undefined): void {
+  if (isDeepStrictEqual(before, after)) return;
+  if (isObject(before) && isObject(after)) {
+    for (const key of Object.keys(before)) if (!(key in after)) doc.deleteIn([...path, key]);
+    for (const [key, value] of Object.entries(after)) {
+      if (key in before) syncNode(doc, [...path, key], before[key], value);
+      else doc.setIn([...path, key], value);
+    }
+    return;
+  }
+  if (Array.isArray(before) && Array.isArray(after) && after.length >= before.length) {
+    for (const [i, value] of after.entries()) {
+      if (i < before.length) syncNode(doc, [...path, i], before[i], value);
+      else doc.addIn(path, value);
+    }
+    return;
+  }
+  doc.setIn(path, after);
+}
+
+function hasAlias(doc: Document): boolean {
+  let found = false;
+  visit(doc, { Alias: () => { found = true; return visit.BREAK; } });
+  return found;
+}
+
+function isFlow(doc: Document): boolean {
+  return isCollection(doc.contents) && doc.contents.flow === true;
+}
+
+/** A document to edit: JSON input becomes block YAML, and anchors are expanded so an edit never leaks into an alias. */
+function editable(doc: Document, value: Json): Document {
+  if (!isFlow(doc) && !hasAlias(doc)) return doc.clone();
+  const copy = new Document(value);
+  copy.commentBefore = doc.commentBefore;
+  copy.comment = doc.comment;
+  return copy;
+}
+
+export function inject(documents: readonly ManifestDocument[], options: InjectOptions): InjectResult {
+  const rendered: RenderedDocument[] = [];
+  const spcs = new Map<string, SecretProviderClass>();
+  const warnings: Finding[] = [];
+  const denials: Finding[] = [];
+  const problems: Finding[] = [];
+
+  for (const { file, index, doc } of documents) {
+    if (doc.contents === null) continue; // empty or comment-only: kubectl ignores these too
+    const value = doc.toJS({ maxAliasCount: -1 }) as Json;
+    // Flow (JSON) documents are re-rendered as block YAML even when unchanged, so the output reads as one style.
+    const before = isFlow(doc) ? editable(doc, value) : doc;
+    let after: Document | undefined;
+    const where = (item?: number): string =>
+      `(file ${file}, document ${index}${item === undefined ? '' : `, item ${item + 1}`})`;
+
+    const visitObject = (obj: Json | undefined, path: Path, item?: number): void => {
+      if (!isObject(obj)) return;
+      const kind = workloadKind(obj);
+      if (kind === undefined) return;
+      const template = kind.templatePath.length === 0 ? obj : getPath(obj, kind.templatePath);
+      if (!isObject(template)) return;
+      const subject = `${title(obj)} ${where(item)}`;
+      const meta = isObject(obj.metadata) ? obj.metadata : {};
+      const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : options.namespace;
+      const tmeta = isObject(template.metadata) ? template.metadata : {};
+      if (namespace === undefined) {
+        // Without a namespace there is no organization; only a pod that asks for injection needs one.
+        if (isObject(tmeta.annotations) && 'db-access/enabled' in tmeta.annotations) {
+          problems.push({ subject, message: 'no namespace: set metadata.namespace or pass --namespace (the organization)' });
+        }
+        return;
+      }
+
+      let pod: JsonObject;
+      let addedLabels: readonly string[] = [];
+      if (kind.templatePath.length === 0) {
+        pod = structuredClone(obj);
+        pod.metadata = { ...meta, namespace }; // the apiserver fills it in before admission
+      } else {
+        ({ pod, addedLabels } = controllerPod(obj, template, namespace));
+      }
+      const request: AdmissionRequestInput = {
+        uid: '00000000-0000-4000-8000-000000000001',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        operation: 'CREATE',
+        namespace,
+        dryRun: false,
+        object: structuredClone(pod),
+      };
+      const decision = decide(request, options.policy);
+      for (const message of decision.warnings) warnings.push({ subject, message });
+      if (decision.action === 'skip') return;
+      if (decision.action === 'deny') {
+        denials.push({ subject, message: decision.message });
+        return;
+      }
+      const spc = decision.secretProviderClass;
+      const key = `${spc.metadata.namespace}/${spc.metadata.name}`;
+      if (!spcs.has(key)) spcs.set(key, spc);
+      if (decision.patch.length === 0) return; // already injected (the output of an earlier run)
+
+      const patched = jsonpatch.applyPatch(
+        structuredClone(pod),
+        decision.patch as jsonpatch.Operation[],
+        true,
+        false,
+      ).newDocument as JsonObject;
+      const podMeta = isObject(pod.metadata) ? pod.metadata : {};
+      const patchedMeta = isObject(patched.metadata) ? patched.metadata : {};
+      const newMeta: JsonObject = structuredClone(tmeta);
+      applyMapDelta(newMeta, 'annotations', podMeta.annotations, patchedMeta.annotations, []);
+      applyMapDelta(newMeta, 'labels', podMeta.labels, patchedMeta.labels, addedLabels);
+
+      after ??= editable(doc, value);
+      const templateAt: Path = [...path, ...kind.templatePath];
+      if (template.metadata !== undefined || Object.keys(newMeta).length > 0) {
+        syncNode(after, [...templateAt, 'metadata'], template.metadata, newMeta);
+      }
+      syncNode(after, [...templateAt, 'spec'], template.spec, patched.spec ?? null);
+    };
+
+    if (isObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
+      for (const [i, item] of value.items.entries()) visitObject(item, ['items', i], i);
+    } else {
+      visitObject(value, []);
+    }
+    rendered.push({ file, index, before, after: after ?? before, changed: after !== undefined, title: title(value) });
+  }
+
+  // Input that already holds a SecretProviderClass we would add (an earlier run's output) keeps it, not a copy.
+  for (const { file, index, doc } of documents) {
+    const obj = doc.toJS({ maxAliasCount: -1 }) as Json;
+    if (!isObject(obj) || obj.kind !== 'SecretProviderClass' || !isObject(obj.metadata)) continue;
+    const namespace = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : options.namespace;
+    const key = `${namespace}/${String(obj.metadata.name)}`;
+    const wanted = spcs.get(key);
+    if (wanted === undefined) continue;
+    spcs.delete(key);
+    if (!isDeepStrictEqual(obj.spec, wanted.spec)) {
+      warnings.push({
+        subject: `SecretProviderClass/${String(obj.metadata.name)} (file ${file}, document ${index})`,
+        message: 'differs from the one the webhook creates; the webhook will replace its spec',
+      });
+    }
+  }
+
+  return { documents: rendered, secretProviderClasses: [...spcs.values()], warnings, denials, problems };
+}

@@ -1,0 +1,60 @@
+// Reading manifests: files or stdin, YAML or JSON, one or many documents. Errors name the file and line.
+import { readFile } from 'node:fs/promises';
+import { Document, LineCounter, parseAllDocuments } from 'yaml';
+import { UsageError } from './errors.ts';
+
+export interface Source {
+  /** As the user named it; `<stdin>` for `-`. */
+  readonly name: string;
+  readonly text: string;
+}
+
+export interface ManifestDocument {
+  readonly file: string;
+  /** 1-based position in its file, counting empty documents, as a reader counts `---` separators. */
+  readonly index: number;
+  readonly doc: Document;
+}
+
+export async function readSource(path: string, stdin: () => Promise<string>): Promise<Source> {
+  if (path === '-') return { name: '<stdin>', text: await stdin() };
+  try {
+    return { name: path, text: await readFile(path, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'no such file' :
+      code === 'EISDIR' ? 'is a directory (pass the files inside it with -f)' :
+      code === 'EACCES' ? 'permission denied' :
+      String((err as Error).message);
+    throw new UsageError(`cannot read ${path}: ${why}`);
+  }
+}
+
+export async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** yaml's messages end in "at line L, column C:" plus a source excerpt; we print the position up front instead. */
+function shortMessage(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
+export function parseSource(source: Source): ManifestDocument[] {
+  const lineCounter = new LineCounter();
+  // merge: Kubernetes (go-yaml) honours `<<` merge keys, so we do too.
+  const parsed = parseAllDocuments(source.text, { lineCounter, merge: true, prettyErrors: false });
+  if (!Array.isArray(parsed)) return []; // an empty stream
+  const documents: ManifestDocument[] = [];
+  for (const [i, doc] of parsed.entries()) {
+    const error = doc.errors[0];
+    if (error) {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      throw new UsageError(`${source.name}:${line}:${col}: invalid YAML: ${shortMessage(error.message)}`);
+    }
+    documents.push({ file: source.name, index: i + 1, doc });
+  }
+  return documents;
+}
