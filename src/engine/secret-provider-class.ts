@@ -1,0 +1,60 @@
+// The SecretProviderClass a pod's CSI volume points at: which AWS secret, which JSON keys, which synced Secret.
+import { stringify } from 'yaml';
+import { SECRET_KEYS } from './env.ts';
+import { APP_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type SecretProviderClass } from './types.ts';
+
+/** jmesPath entries: the secret's JSON key → the file name (alias) under the mount path and in secretObjects. */
+const ALIASES: ReadonlyArray<readonly [key: string, alias: string]> = [
+  [SECRET_KEYS.host, 'DB_HOST'],
+  [SECRET_KEYS.port, 'DB_PORT'],
+  [SECRET_KEYS.database, 'DB_NAME'],
+  [SECRET_KEYS.username, 'DB_USER'],
+  [SECRET_KEYS.password, 'DB_PASSWORD'],
+];
+const URL_ALIAS: readonly [string, string] = [SECRET_KEYS.url, 'DATABASE_URL'];
+
+export interface SecretProviderClassInput {
+  readonly name: string;
+  readonly namespace: string;
+  readonly app: string;
+  readonly secretId: string;
+  readonly syncedSecretName: string;
+  readonly region: string;
+  readonly usePodIdentity: boolean;
+  readonly urlFromSecret: boolean;
+}
+
+export function buildSecretProviderClass(input: SecretProviderClassInput): SecretProviderClass {
+  const aliases = input.urlFromSecret ? [...ALIASES, URL_ALIAS] : ALIASES;
+  // `objects` is YAML inside a string parameter. Built by the yaml library, never by concatenation, so no value can
+  // smuggle in another object (the provider would mount whatever secret such an entry names).
+  const objects = stringify([
+    {
+      objectName: input.secretId,
+      objectType: 'secretsmanager',
+      jmesPath: aliases.map(([path, objectAlias]) => ({ path, objectAlias })),
+    },
+  ]);
+  const parameters: Record<string, string> = { objects, region: input.region };
+  if (input.usePodIdentity) parameters.usePodIdentity = 'true';
+  return {
+    apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+    kind: 'SecretProviderClass',
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [APP_LABEL]: input.app },
+    },
+    spec: {
+      provider: 'aws',
+      parameters,
+      secretObjects: [
+        {
+          secretName: input.syncedSecretName,
+          type: 'Opaque',
+          data: aliases.map(([key, objectName]) => ({ objectName, key })),
+        },
+      ],
+    },
+  };
+}
