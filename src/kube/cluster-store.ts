@@ -315,6 +315,9 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   }
 
   async function ensure(desired: SecretProviderClass, { dryRun, signal, deadline }: EnsureOptions): Promise<EnsureResult> {
+    if (!desired?.metadata?.namespace || !desired.metadata.name) {
+      throw new SecretProviderClassError('ensuring SecretProviderClass: the object has no metadata.namespace or metadata.name');
+    }
     const key = keyOf(desired);
     const fp = fingerprint(desired);
     const hit = cacheGet(key, fp);
@@ -334,6 +337,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         () => controller.abort(new DOMException('SecretProviderClass flight exceeded its time limit', 'TimeoutError')),
         maxFlightMs,
       );
+      timer.unref();
       const created: Flight = {
         controller,
         waiters: 0,
@@ -456,6 +460,22 @@ function describeFailure(err: unknown, signal: AbortSignal): CallFailure {
   };
 }
 
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: self-signed certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: certificate not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS: certificate not trusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: certificate name mismatch',
+  CERT_HAS_EXPIRED: 'TLS: certificate expired',
+};
+
 const RBAC_VERB: Record<Action, string> = { reading: 'get', creating: 'create', updating: 'update', ensuring: 'get/create/update' };
 
 /** A message that says what failed and what to check; never includes object contents. */
@@ -470,7 +490,7 @@ function toError(action: Action, key: string, f: CallFailure): SecretProviderCla
     );
   }
   if (f.status === undefined) {
-    const code = f.networkCode ?? 'network error';
+    const code = f.networkCode === undefined ? 'network error' : (NETWORK_WORDS[f.networkCode] ?? f.networkCode);
     return new SecretProviderClassError(
       `${what}: cannot reach the Kubernetes API (${code}): check network policies and the API server address`,
       undefined,
