@@ -6,7 +6,7 @@ import type { OutputFormat } from './args.ts';
 import type { InjectResult } from './inject.ts';
 
 // lineWidth 0: never fold long strings (DATABASE_URL) across lines, so values stay greppable.
-const YAML_OPTIONS = { lineWidth: 0 } as const;
+const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
 
 function yamlText(doc: Document): string {
   const copy = doc.clone();
