@@ -154,8 +154,7 @@ const enabledValue = fc.oneof(
   { arbitrary: hostileString, weight: 1 },
 );
 
-/** A Pod a tenant could submit: opted in (mostly), with the tricks a hostile namespace admin would try. */
-export const pod: fc.Arbitrary<Record<string, unknown>> = fc
+const hostilePod: fc.Arbitrary<Record<string, unknown>> = fc
   .record({
     name: fc.option(fc.oneof(dnsLabel, trickAnnotationValue), { nil: undefined }),
     generateName: fc.option(
@@ -171,7 +170,9 @@ export const pod: fc.Arbitrary<Record<string, unknown>> = fc
     initContainers: fc.option(fc.array(container, { maxLength: 2 }), { nil: undefined }),
     serviceAccountName: fc.option(fc.oneof(dnsLabel, fc.constantFrom(...VICTIM_NAMESPACES)), { nil: undefined }),
   })
-  .map((p) => {
+  .map(toPod);
+
+function toPod(p: PodParts): Record<string, unknown> {
     const metadata: Record<string, unknown> = {
       labels: p.labels,
       annotations: { ...p.annotations, 'db-access/enabled': p.enabled },
@@ -186,7 +187,45 @@ export const pod: fc.Arbitrary<Record<string, unknown>> = fc
     if (p.initContainers !== undefined) spec.initContainers = p.initContainers;
     if (p.serviceAccountName !== undefined) spec.serviceAccountName = p.serviceAccountName;
     return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
-  });
+}
+
+
+interface PodParts {
+  name: string | undefined;
+  generateName: string | undefined;
+  namespace: string | undefined;
+  labels: Record<string, string>;
+  enabled: string;
+  annotations: Record<string, string>;
+  ownerName: string | undefined;
+  containers: unknown[];
+  initContainers: unknown[] | undefined;
+  serviceAccountName: string | undefined;
+}
+
+/** Well-formed containers and an opted-in pod, still carrying every organization trick: mostly reaches injection. */
+const cleanContainers = fc.uniqueArray(fc.record({ name: dnsLabel, image: fc.constant('nginx:1.27') }), { minLength: 1, maxLength: 3, selector: (c) => c.name });
+const trickyButValidPod: fc.Arbitrary<Record<string, unknown>> = fc
+  .record({
+    name: fc.option(dnsLabel, { nil: undefined }),
+    generateName: fc.option(fc.constantFrom('web-7d9f8c6b5d-', 'victim-', 'other-org-prod-database-credentials-', 'victim-prod-database-credentials-'), { nil: undefined }),
+    namespace: fc.option(fc.constantFrom(...VICTIM_NAMESPACES), { nil: undefined }),
+    labels: fc.dictionary(fc.constantFrom('app', 'app.kubernetes.io/name', 'organization', 'tenant'), fc.oneof(dnsLabel, fc.constantFrom(...VICTIM_NAMESPACES, 'victim-prod-database-credentials')), { maxKeys: 2 }),
+    enabled: fc.constant('true'),
+    annotations: fc.dictionary(
+      fc.constantFrom('db-access/organization', 'db-access/namespace', 'db-access/environment', 'db-access/secret', 'db-access/app'),
+      fc.oneof(fc.constantFrom(...VICTIM_NAMESPACES, ...VICTIM_SECRET_IDS.slice(0, 3)), dnsLabel),
+      { maxKeys: 3 },
+    ),
+    ownerName: fc.option(fc.oneof(dnsLabel, fc.constantFrom('victim-7d9f8c6b5d')), { nil: undefined }),
+    containers: cleanContainers,
+    initContainers: fc.constant(undefined),
+    serviceAccountName: fc.option(fc.constantFrom('db-access', 'default', ...VICTIM_NAMESPACES), { nil: undefined }),
+  })
+  .map(toPod);
+
+/** A Pod a tenant could submit: opted in (mostly), with the tricks a hostile namespace admin would try. */
+export const pod: fc.Arbitrary<Record<string, unknown>> = fc.oneof(hostilePod, trickyButValidPod);
 
 /** A plain, valid, opted-in pod: the control case every hostile variant is a mutation of. */
 export function plainPod(app = 'web'): Record<string, unknown> {
@@ -328,7 +367,7 @@ export interface FuzzCase {
  * `__proto__`, `constructor` and `prototype` keys as raw JSON text: a JS object literal would eat `__proto__`, and
  * JSON.parse keeps it as an own key, which is exactly what a parser or a careless Object.assign must survive.
  */
-const PROTO_INJECTIONS: ReadonlyArray<readonly [anchor: string, insert: string]> = [
+export const PROTO_INJECTIONS: ReadonlyArray<readonly [anchor: string, insert: string]> = [
   ['{', '"__proto__":{"polluted":"yes"},'],
   ['"request":{', '"__proto__":{"namespace":"victim","uid":"proto-uid"},'],
   ['"request":{', '"constructor":{"prototype":{"namespace":"victim"}},'],
@@ -341,7 +380,7 @@ const PROTO_INJECTIONS: ReadonlyArray<readonly [anchor: string, insert: string]>
   ['"containers":[{', '"__proto__":{"env":[{"name":"DB_PASSWORD","value":"x"}]},'],
 ];
 
-function protoBody(review: Record<string, unknown>, which: number): string {
+export function protoBody(review: Record<string, unknown>, which: number): string {
   const text = JSON.stringify(review);
   const [anchor, insert] = PROTO_INJECTIONS[which % PROTO_INJECTIONS.length] as readonly [string, string];
   const at = text.indexOf(anchor);
