@@ -84,7 +84,7 @@ function clip(text: string, max: number): string {
 
 /** The admission warning for a SecretProviderClass that exists without our managed-by label. */
 export function foreignWarning(desired: SecretProviderClass): string {
-  const tail = ` exists without label ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}; left untouched`;
-  const name = clip(desired.metadata.name, Math.max(16, MAX_WARNING_LENGTH - tail.length - 'SecretProviderClass '.length));
-  return clip(`SecretProviderClass ${name}${tail}`, MAX_WARNING_LENGTH);
+  const head = 'SecretProviderClass ';
+  const tail = ` is not managed by ${MANAGED_BY_VALUE}; left untouched`;
+  return `${head}${clip(desired.metadata.name, MAX_WARNING_LENGTH - head.length - tail.length)}${tail}`;
 }

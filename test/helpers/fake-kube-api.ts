@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createTestCa, issueCertificate } from './test-ca.ts';
 import type { TestCa } from './test-ca.ts';
+import type { SecretProviderClass } from '../../src/engine/types.ts';
 
 const GROUP = 'secrets-store.csi.x-k8s.io';
 const VERSION = 'v1';
@@ -51,7 +52,7 @@ type Fault =
   | { kind: 'status'; code: number; reason: string; retryAfterSeconds?: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
-  | { kind: 'race'; mutate?: (obj: StoredSpc) => void };
+  | { kind: 'race'; mutate?: (obj: StoredSpc) => void; remove?: boolean };
 
 interface FaultRule {
   remaining: number;
@@ -70,7 +71,7 @@ export interface FakeKubeApi {
   /** Stored objects keyed namespace/name. */
   get(namespace: string, name: string): StoredSpc | undefined;
   /** Stores an object as if someone else had written it (resourceVersion assigned). */
-  put(obj: StoredSpc): StoredSpc;
+  put(obj: StoredSpc | SecretProviderClass): StoredSpc;
   remove(namespace: string, name: string): void;
   /** The next `n` matching requests get a Status error with this code (429/503 may carry Retry-After). */
   failNext(n: number, code: number, options?: FaultOptions & { retryAfterSeconds?: number }): void;
@@ -81,9 +82,9 @@ export interface FakeKubeApi {
   /**
    * The next `n` creates/updates lose a race against another replica: a create finds the object just created by
    * the other replica (409 AlreadyExists); an update finds it just modified (409 Conflict). `mutate` shapes
-   * what the other replica wrote.
+   * what the other replica wrote; `remove` makes an update find the object deleted instead (404).
    */
-  raceNext(n: number, options?: FaultOptions & { mutate?: (obj: StoredSpc) => void }): void;
+  raceNext(n: number, options?: FaultOptions & { mutate?: (obj: StoredSpc) => void; remove?: boolean }): void;
   clearFaults(): void;
   /** Requests with the given verb (convenience for assertions). */
   count(verb: KubeRequestVerb): number;
@@ -162,7 +163,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       return obj === undefined ? undefined : structuredClone(obj);
     },
     put(obj) {
-      const stored = structuredClone(obj);
+      const stored = structuredClone(obj) as StoredSpc;
       stored.metadata.resourceVersion = nextVersion();
       stored.metadata.uid ??= randomUUID();
       objects.set(`${stored.metadata.namespace}/${stored.metadata.name}`, stored);
@@ -189,7 +190,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       rules.push({
         remaining: n,
         verbs: opts.verbs ?? ['create', 'update'],
-        fault: { kind: 'race', ...(opts.mutate ? { mutate: opts.mutate } : {}) },
+        fault: { kind: 'race', ...(opts.mutate ? { mutate: opts.mutate } : {}), ...(opts.remove ? { remove: true } : {}) },
       });
     },
     clearFaults() {
@@ -340,12 +341,16 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     }
 
     // update
+    if (fault?.kind === 'race' && fault.remove && key !== undefined) {
+      record.fault = 'race-delete';
+      objects.delete(key);
+    }
     const existing = key === undefined ? undefined : objects.get(key);
     if (existing === undefined || key === undefined) return notFound();
     if (body.metadata.name !== name) {
       return send(res, 400, status(400, 'BadRequest', 'the name of the object does not match the name on the URL'));
     }
-    if (fault?.kind === 'race') {
+    if (fault?.kind === 'race' && !fault.remove) {
       // Another replica updated it a moment earlier: the caller's resourceVersion is now stale.
       record.fault = 'race';
       const theirs = structuredClone(existing);

@@ -1,0 +1,448 @@
+// The cluster store against the real @kubernetes/client-node over HTTPS, talking to the in-test Kubernetes API.
+import t from 'tap';
+import { createClusterStore } from '../../src/kube/cluster-store.ts';
+import type { ClusterStoreOptions } from '../../src/kube/cluster-store.ts';
+import { SecretProviderClassError } from '../../src/kube/types.ts';
+import type { KubeCallResult, KubeVerb } from '../../src/kube/types.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, APP_LABEL } from '../../src/engine/types.ts';
+import type { SecretProviderClass } from '../../src/engine/types.ts';
+import { createTestCa } from '../helpers/test-ca.ts';
+import { kubeConfigFor, startFakeKubeApi } from '../helpers/fake-kube-api.ts';
+import type { FakeKubeApi } from '../helpers/fake-kube-api.ts';
+
+const ca = await createTestCa();
+
+function desired(app = 'orders', namespace = 'acme', environment = 'prod'): SecretProviderClass {
+  return {
+    apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+    kind: 'SecretProviderClass',
+    metadata: {
+      name: `${app}-database-secrets`,
+      namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [APP_LABEL]: app },
+    },
+    spec: {
+      provider: 'aws',
+      parameters: {
+        region: 'us-east-1',
+        objects: `- objectName: "${namespace}-${environment}-database-credentials"\n  objectType: "secretsmanager"\n`,
+      },
+      secretObjects: [
+        {
+          secretName: `database-credentials-${app}`,
+          type: 'Opaque',
+          data: [
+            { objectName: 'host', key: 'host' },
+            { objectName: 'password', key: 'password' },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+interface Harness {
+  api: FakeKubeApi;
+  store: ReturnType<typeof createClusterStore>;
+  calls: string[];
+  logs: Array<{ level: string; obj: Record<string, unknown>; msg: string | undefined }>;
+}
+
+async function setup(t: { teardown(fn: () => unknown): void }, options: Partial<ClusterStoreOptions> = {}): Promise<Harness> {
+  const api = await startFakeKubeApi({ ca });
+  t.teardown(() => api.close());
+  const calls: string[] = [];
+  const logs: Harness['logs'] = [];
+  const logger = {
+    info: (obj: object, msg?: string) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }),
+    warn: (obj: object, msg?: string) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+    debug: (obj: object, msg?: string) => logs.push({ level: 'debug', obj: obj as Record<string, unknown>, msg }),
+  };
+  const store = createClusterStore({
+    kubeConfig: kubeConfigFor(api),
+    logger,
+    onCall: (verb: KubeVerb, result: KubeCallResult) => calls.push(`${verb}:${result}`),
+    ...options,
+  });
+  return { api, store, calls, logs };
+}
+
+const wet = (ms = 5000) => ({ dryRun: false, signal: AbortSignal.timeout(ms) });
+const dry = (ms = 5000) => ({ dryRun: true, signal: AbortSignal.timeout(ms) });
+const writes = (api: FakeKubeApi) => api.requests.filter((r) => r.method !== 'GET');
+
+
+t.test('creates a missing SecretProviderClass, then answers from the cache without a call', async (t) => {
+  const { api, store, calls } = await setup(t);
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  const stored = api.get('acme', 'orders-database-secrets');
+  t.ok(stored, 'the object exists in the API');
+  t.same(stored?.spec, desired().spec);
+  t.same(stored?.metadata.labels, desired().metadata.labels);
+  t.same(
+    api.requests.map((r) => `${r.method} ${r.path}`),
+    [
+      'GET /apis/secrets-store.csi.x-k8s.io/v1/namespaces/acme/secretproviderclasses/orders-database-secrets',
+      'POST /apis/secrets-store.csi.x-k8s.io/v1/namespaces/acme/secretproviderclasses',
+    ],
+  );
+  t.same(calls, ['get:not-found', 'create:ok']);
+
+  const before = api.requests.length;
+  t.same(await store.ensure(desired(), wet()), { outcome: 'cached' });
+  t.same(await store.ensure(desired(), dry()), { outcome: 'cached' }, 'a dry run may use the cache too');
+  t.equal(api.requests.length, before, 'warm path makes no API call');
+});
+
+t.test('64 concurrent ensures of one new app make exactly one create', async (t) => {
+  const { api, store } = await setup(t);
+  api.latencyMs = 20; // keep the flight open while the others join
+  const results = await Promise.all(Array.from({ length: 64 }, () => store.ensure(desired(), wet())));
+  t.equal(api.count('create'), 1, 'one POST');
+  t.equal(api.count('get'), 1, 'one GET');
+  t.ok(results.every((r) => r.outcome === 'created'), 'every caller learns the outcome');
+  t.equal(store.inFlight, 0, 'no flight left behind');
+});
+
+t.test('different apps do not share a flight', async (t) => {
+  const { api, store } = await setup(t);
+  await Promise.all([store.ensure(desired('a'), wet()), store.ensure(desired('b'), wet())]);
+  t.equal(api.count('create'), 2);
+  t.ok(api.get('acme', 'a-database-secrets'));
+  t.ok(api.get('acme', 'b-database-secrets'));
+});
+
+t.test('409 AlreadyExists from a racing replica: read and compare', async (t) => {
+  t.test('the other replica wrote the same object: unchanged', async (t) => {
+    const { api, store, calls } = await setup(t);
+    api.raceNext(1, { verbs: ['create'] });
+    t.same(await store.ensure(desired(), wet()), { outcome: 'unchanged' });
+    t.same(
+      api.requests.map((r) => r.verb),
+      ['get', 'create', 'get'],
+    );
+    t.same(calls, ['get:not-found', 'create:conflict', 'get:ok']);
+    t.equal(api.count('update'), 0);
+  });
+  t.test('the other replica wrote an older version: updated', async (t) => {
+    const { api, store } = await setup(t);
+    api.raceNext(1, {
+      verbs: ['create'],
+      mutate: (obj) => {
+        (obj.spec as { parameters: Record<string, string> }).parameters.region = 'eu-west-1';
+      },
+    });
+    t.same(await store.ensure(desired(), wet()), { outcome: 'updated' });
+    t.same(api.requests.map((r) => r.verb), ['get', 'create', 'get', 'update']);
+    t.same(api.get('acme', 'orders-database-secrets')?.spec, desired().spec);
+  });
+});
+
+t.test('ours but different (environment changed): updated in place, other labels kept', async (t) => {
+  const { api, store, calls } = await setup(t);
+  const old = desired('orders', 'acme', 'staging');
+  const seeded = api.put({ ...old, metadata: { ...old.metadata, labels: { ...old.metadata.labels, team: 'payments' } } });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'updated' });
+  const stored = api.get('acme', 'orders-database-secrets');
+  t.same(stored?.spec, desired().spec);
+  t.equal(stored?.metadata.labels?.team, 'payments', 'a label someone else added survives');
+  t.equal(stored?.metadata.uid, seeded.metadata.uid, 'same object, not recreated');
+  t.not(stored?.metadata.resourceVersion, seeded.metadata.resourceVersion);
+  const put = api.requests.find((r) => r.verb === 'update');
+  t.equal(put?.method, 'PUT');
+  t.same(calls, ['get:ok', 'update:ok']);
+});
+
+t.test('already right, with server-added fields and extra labels: unchanged, no write', async (t) => {
+  const { api, store } = await setup(t);
+  const d = desired();
+  api.put({
+    ...d,
+    metadata: {
+      ...d.metadata,
+      labels: { ...d.metadata.labels, 'argocd.argoproj.io/instance': 'x' },
+      annotations: { note: 'hand-made' },
+      managedFields: [{ manager: 'kubectl' }],
+      creationTimestamp: '2020-01-01T00:00:00Z',
+    },
+    status: { byPod: [] },
+  });
+  t.same(await store.ensure(d, wet()), { outcome: 'unchanged' });
+  t.same(writes(api), []);
+  t.same(await store.ensure(d, wet()), { outcome: 'cached' });
+});
+
+t.test('foreign SecretProviderClass (no managed-by label): untouched, warning, logged', async (t) => {
+  const { api, store, logs } = await setup(t);
+  const d = desired();
+  const foreign = api.put({
+    ...d,
+    metadata: { ...d.metadata, labels: { app: 'orders' } },
+    spec: { provider: 'aws', parameters: { objects: 'hand-written' } },
+  });
+  const result = await store.ensure(d, wet());
+  t.equal(result.outcome, 'foreign');
+  t.ok(result.warning && result.warning.length < 120, 'warning under 120 characters');
+  t.match(result.warning, /orders-database-secrets/);
+  t.match(result.warning, /not managed by db-access-webhook/);
+  t.same(writes(api), [], 'no write of any kind');
+  t.same(api.get('acme', 'orders-database-secrets'), foreign, 'object untouched');
+  const warned = logs.find((l) => l.level === 'warn');
+  t.same(warned?.obj, { namespace: 'acme', name: 'orders-database-secrets', outcome: 'foreign' }, 'logs names only');
+
+  const before = api.requests.length;
+  const again = await store.ensure(d, wet());
+  t.equal(again.outcome, 'foreign', 'remembered: still foreign');
+  t.equal(again.warning, result.warning);
+  t.equal(api.requests.length, before, 'remembered without a call');
+});
+
+t.test('a very long name still gives a warning under 120 characters', async (t) => {
+  const { api, store } = await setup(t);
+  const d = desired('a'.repeat(200));
+  api.put({ ...d, metadata: { ...d.metadata, labels: {} } });
+  const result = await store.ensure(d, wet());
+  t.equal(result.outcome, 'foreign');
+  t.ok((result.warning ?? '').length < 120);
+});
+
+t.test('dry run never writes', async (t) => {
+  t.test('missing object: dry-run, only a read', async (t) => {
+    const { api, store } = await setup(t);
+    t.same(await store.ensure(desired(), dry()), { outcome: 'dry-run' });
+    t.same(api.requests.map((r) => r.method), ['GET']);
+    t.equal(api.get('acme', 'orders-database-secrets'), undefined);
+    // Not cached: the next real admission still creates it.
+    t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  });
+  t.test('ours but different: dry-run, no update', async (t) => {
+    const { api, store } = await setup(t);
+    const seeded = api.put(desired('orders', 'acme', 'staging'));
+    t.same(await store.ensure(desired(), dry()), { outcome: 'dry-run' });
+    t.same(writes(api), []);
+    t.same(api.get('acme', 'orders-database-secrets'), seeded);
+  });
+  t.test('64 concurrent dry runs of a new app: no write, and they do not ride a real write', async (t) => {
+    const { api, store } = await setup(t);
+    api.latencyMs = 10;
+    const results = await Promise.all(Array.from({ length: 64 }, () => store.ensure(desired(), dry())));
+    t.ok(results.every((r) => r.outcome === 'dry-run'));
+    t.same(writes(api), []);
+    t.equal(api.count('get'), 1);
+  });
+});
+
+t.test('API errors become SecretProviderClassError that says what to check', async (t) => {
+  t.test('403 on read', async (t) => {
+    const { api, store, calls } = await setup(t);
+    api.failNext(1, 403);
+    const err = await store.ensure(desired(), wet()).catch((e: unknown) => e);
+    t.ok(err instanceof SecretProviderClassError);
+    const e = err as SecretProviderClassError;
+    t.equal(e.status, 403);
+    t.match(e.message, /reading SecretProviderClass acme\/orders-database-secrets/);
+    t.match(e.message, /RBAC/);
+    t.match(e.message, /verb get/);
+    t.same(calls, ['get:error']);
+  });
+  t.test('403 on create names the create verb', async (t) => {
+    const { api, store } = await setup(t);
+    api.failNext(1, 403, { verbs: ['create'] });
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.equal(err.status, 403);
+    t.match(err.message, /creating SecretProviderClass .*verb create/);
+  });
+  t.test('404 on create: the CRD is missing', async (t) => {
+    const { api, store } = await setup(t);
+    api.failNext(1, 404, { verbs: ['create'] });
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.equal(err.status, 404);
+    t.match(err.message, /CRD/);
+  });
+  t.test('500', async (t) => {
+    const { api, store } = await setup(t);
+    api.failNext(1, 500);
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(err.status, 500);
+    t.match(err.message, /InternalError 500/);
+    t.match(err.message, /API server's health/);
+  });
+  t.test('a hanging API: the call stops when the signal fires', async (t) => {
+    const { api, store } = await setup(t);
+    api.hangNext(1);
+    const err = (await store.ensure(desired(), wet(200)).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(err.status, undefined);
+    t.match(err.message, /no answer within the deadline/);
+    t.equal(api.requests[0]?.fault, 'hang', 'the request did reach the hanging API');
+    t.equal(store.inFlight, 0, 'the flight was abandoned');
+  });
+  t.test('a hanging API and a signal that never fires: the store\'s own limit ends it', async (t) => {
+    const { api, store } = await setup(t, { maxFlightMs: 200 });
+    api.hangNext(1);
+    const err = (await store.ensure(desired(), { dryRun: false, signal: new AbortController().signal }).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.match(err.message, /no answer within the deadline/);
+  });
+  t.test('connection reset', async (t) => {
+    const { api, store } = await setup(t);
+    api.resetNext(1);
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(err.status, undefined);
+    t.match(err.message, /cannot reach the Kubernetes API/);
+  });
+  t.test('connection refused', async (t) => {
+    const { api, store } = await setup(t);
+    await api.close(); // nothing listens on the port any more
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.match(err.message, /cannot reach the Kubernetes API \(connection refused\)/);
+  });
+  t.test('an untrusted server certificate is refused', async (t) => {
+    const { api } = await setup(t);
+    const other = await createTestCa('another CA');
+    const store = createClusterStore({ kubeConfig: kubeConfigFor({ ...api, ca: other }) });
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.match(err.message, /TLS/);
+    t.equal(api.count('get'), 0, 'no request was served');
+  });
+  t.test('an already-aborted signal: no call at all', async (t) => {
+    const { api, store } = await setup(t);
+    const err = await store.ensure(desired(), { dryRun: false, signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(api.requests.length, 0);
+  });
+  t.test('an object without namespace or name is refused before any call', async (t) => {
+    const { api, store } = await setup(t);
+    const d = desired();
+    d.metadata.namespace = '';
+    const err = await store.ensure(d, wet()).catch((e: unknown) => e);
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(api.requests.length, 0);
+  });
+});
+
+t.test('429 with Retry-After', async (t) => {
+  t.test('fits in the deadline: waits and retries', async (t) => {
+    const { api, store, calls } = await setup(t);
+    api.failNext(1, 429, { retryAfterSeconds: 0 });
+    t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+    t.same(calls, ['get:error', 'get:not-found', 'create:ok']);
+  });
+  t.test('does not fit in the deadline: fails at once with a clear message', async (t) => {
+    const { api, store } = await setup(t);
+    api.failNext(1, 429, { retryAfterSeconds: 30 });
+    const err = (await store.ensure(desired(), { ...wet(2000), deadline: Date.now() + 2000 }).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(err.status, 429);
+    t.match(err.message, /Retry-After 30s/);
+    t.equal(api.requests.length, 1, 'no retry');
+  });
+  t.test('keeps throttling: bounded retries then an error', async (t) => {
+    const { api, store } = await setup(t, { maxThrottleRetries: 2 });
+    api.failNext(100, 429, { retryAfterSeconds: 0 });
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.equal(err.status, 429);
+    t.equal(api.requests.length, 3, 'first try and two retries');
+  });
+});
+
+t.test('409 storm on update: bounded, then an error; then recovery', async (t) => {
+  const { api, store } = await setup(t, { maxConflictRetries: 3 });
+  api.put(desired('orders', 'acme', 'staging'));
+  api.raceNext(100, { verbs: ['update'] });
+  const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+  t.ok(err instanceof SecretProviderClassError);
+  t.equal(err.status, 409);
+  t.match(err.message, /still conflicting/);
+  t.equal(api.count('update'), 4, 'first update and three retries');
+  t.same(api.get('acme', 'orders-database-secrets')?.spec, desired('orders', 'acme', 'staging').spec, 'nothing half-written');
+
+  api.clearFaults();
+  t.same(await store.ensure(desired(), wet()), { outcome: 'updated' }, 'no poisoned cache: next call repairs it');
+  t.same(api.get('acme', 'orders-database-secrets')?.spec, desired().spec);
+});
+
+t.test('a few conflicts on update are absorbed', async (t) => {
+  const { api, store, calls } = await setup(t);
+  api.put(desired('orders', 'acme', 'staging'));
+  api.raceNext(2, { verbs: ['update'] });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'updated' });
+  t.same(calls, ['get:ok', 'update:conflict', 'get:ok', 'update:conflict', 'get:ok', 'update:ok']);
+});
+
+t.test('object deleted between read and update: recreated', async (t) => {
+  const { api, store, calls } = await setup(t);
+  api.put(desired('orders', 'acme', 'staging'));
+  api.raceNext(1, { verbs: ['update'], remove: true });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  t.same(calls, ['get:ok', 'update:not-found', 'get:not-found', 'create:ok']);
+  t.same(api.get('acme', 'orders-database-secrets')?.spec, desired().spec);
+});
+
+t.test('recovery after an outage: failures are not cached', async (t) => {
+  const { api, store } = await setup(t);
+  api.failNext(3, 500);
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(store.ensure(desired(), wet()), SecretProviderClassError);
+  }
+  t.equal(store.cacheSize, 0);
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' }, 'recovers by itself');
+});
+
+t.test('a failed create is not remembered as success', async (t) => {
+  const { api, store } = await setup(t);
+  api.failNext(1, 500, { verbs: ['create'] });
+  await t.rejects(store.ensure(desired(), wet()), SecretProviderClassError);
+  t.equal(api.get('acme', 'orders-database-secrets'), undefined);
+  const before = api.requests.length;
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  t.same(api.requests.slice(before).map((r) => r.verb), ['get', 'create']);
+});
+
+t.test('single flight: a caller that gives up early does not cancel the others', async (t) => {
+  const { api, store } = await setup(t);
+  api.latencyMs = 150;
+  const early = store.ensure(desired(), wet(50)).catch((e: unknown) => e);
+  const patient = store.ensure(desired(), wet(5000));
+  t.ok((await early) instanceof SecretProviderClassError, 'the early caller gets its deadline error');
+  t.same(await patient, { outcome: 'created' }, 'the patient caller gets the result');
+  t.equal(api.count('create'), 1);
+});
+
+t.test('cache entries expire, so a hand edit or deletion gets repaired', async (t) => {
+  let clock = 1_000_000;
+  const { api, store } = await setup(t, { cacheTtlMs: 60_000, now: () => clock });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  api.remove('acme', 'orders-database-secrets');
+  clock += 30_000;
+  t.same(await store.ensure(desired(), wet()), { outcome: 'cached' }, 'within the TTL the cache answers');
+  clock += 31_000;
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' }, 'after the TTL it is read again and repaired');
+});
+
+t.test('a changed desired object is not answered from the cache', async (t) => {
+  const { store } = await setup(t);
+  t.same(await store.ensure(desired('orders', 'acme', 'staging'), wet()), { outcome: 'created' });
+  t.same(await store.ensure(desired('orders', 'acme', 'prod'), wet()), { outcome: 'updated' });
+});
+
+t.test('the cache is bounded', async (t) => {
+  const { store } = await setup(t, { cacheMaxEntries: 2 });
+  for (const app of ['a', 'b', 'c']) await store.ensure(desired(app), wet());
+  t.equal(store.cacheSize, 2);
+  t.same(await store.ensure(desired('c'), wet()), { outcome: 'cached' });
+  t.same(await store.ensure(desired('a'), wet()), { outcome: 'unchanged' }, 'the oldest entry was dropped');
+});
+
+t.test('logs carry namespace, name and outcome only', async (t) => {
+  const { store, logs } = await setup(t);
+  await store.ensure(desired(), wet());
+  t.ok(logs.length > 0);
+  for (const l of logs) {
+    t.same(Object.keys(l.obj).sort(), ['name', 'namespace', 'outcome']);
+  }
+});
