@@ -1,0 +1,66 @@
+// createStore chooses the cluster or memory store from the mode and the environment.
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createStore } from '../../src/kube/create-store.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, APP_LABEL } from '../../src/engine/types.ts';
+import type { SecretProviderClass } from '../../src/engine/types.ts';
+import { kubeConfigFor, startFakeKubeApi } from '../helpers/fake-kube-api.ts';
+
+const logger = { info() {}, warn() {}, debug() {} };
+const spc: SecretProviderClass = {
+  apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+  kind: 'SecretProviderClass',
+  metadata: { name: 'orders-database-secrets', namespace: 'acme', labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [APP_LABEL]: 'orders' } },
+  spec: { provider: 'aws', parameters: { region: 'us-east-1' }, secretObjects: [] },
+};
+
+t.test('memory mode, and auto with no cluster settings, use memory', async (t) => {
+  t.equal(createStore({ mode: 'memory', env: { KUBECONFIG: '/nonexistent' }, logger }).kind, 'memory');
+  const auto = createStore({ mode: 'auto', env: {}, logger });
+  t.equal(auto.kind, 'memory');
+  t.match(auto.describe, /in-memory/);
+  t.same(await auto.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(1000) }), { outcome: 'created' });
+});
+
+t.test('cluster mode with nothing configured is a clear error', async (t) => {
+  t.throws(() => createStore({ mode: 'cluster', env: {}, logger }), /KUBECONFIG/);
+});
+
+t.test('auto with a KUBECONFIG file talks to that cluster', async (t) => {
+  const api = await startFakeKubeApi();
+  t.teardown(() => api.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config');
+  fs.writeFileSync(file, kubeConfigFor(api).exportConfig(), { mode: 0o600 });
+  const calls: string[] = [];
+  const created = createStore({ mode: 'auto', env: { KUBECONFIG: file }, logger, onCall: (v, r) => calls.push(`${v}:${r}`) });
+  t.equal(created.kind, 'cluster');
+  t.match(created.describe, /KUBECONFIG/);
+  t.match(created.describe, api.url);
+  t.notMatch(created.describe, api.token, 'never the token');
+  t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
+  t.same(calls, ['get:not-found', 'create:ok']);
+});
+
+t.test('a given KubeConfig wins in auto mode', async (t) => {
+  const api = await startFakeKubeApi();
+  t.teardown(() => api.close());
+  const created = createStore({ mode: 'auto', env: {}, kubeConfig: kubeConfigFor(api), logger, cacheTtlMs: 1 });
+  t.equal(created.kind, 'cluster');
+  t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
+});
+
+t.test('in-cluster settings are read from env (service account files)', async (t) => {
+  const created = createStore({ mode: 'auto', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, logger });
+  t.equal(created.kind, 'cluster');
+  t.match(created.describe, /in-cluster service account, API server https:\/\/10\.0\.0\.1:443/);
+  const v6 = createStore({ mode: 'cluster', env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, logger });
+  t.match(v6.describe, /https:\/\/\[fd00::1\]:6443/);
+});
+
+t.test('an unreadable KUBECONFIG is a clear error', async (t) => {
+  t.throws(() => createStore({ mode: 'auto', env: { KUBECONFIG: '/nonexistent/kubeconfig' }, logger }), /cannot load the Kubernetes configuration/);
+});
