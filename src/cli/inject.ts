@@ -43,6 +43,8 @@ export interface InjectResult {
   readonly denials: readonly Finding[];
   /** The CLI cannot even ask (no namespace): a usage problem, not a denial. */
   readonly problems: readonly Finding[];
+  /** The engine reported a bug of its own (a 5xx denial). */
+  readonly internal: readonly Finding[];
 }
 
 type Path = (string | number)[];
@@ -117,10 +119,11 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
   const warnings: Finding[] = [];
   const denials: Finding[] = [];
   const problems: Finding[] = [];
+  const internal: Finding[] = [];
 
   for (const { file, index, doc } of documents) {
-    if (doc.contents === null) continue; // empty or comment-only: kubectl ignores these too
     const value = doc.toJS({ maxAliasCount: -1 }) as Json;
+    if (value === null || value === undefined) continue; // empty or comment-only: kubectl ignores these too
     // Flow (JSON) documents are re-rendered as block YAML even when unchanged, so the output reads as one style.
     const before = isFlow(doc) ? editable(doc, value) : doc;
     let after: Document | undefined;
@@ -139,7 +142,8 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       const tmeta = isObject(template.metadata) ? template.metadata : {};
       if (namespace === undefined) {
         // Without a namespace there is no organization; only a pod that asks for injection needs one.
-        if (isObject(tmeta.annotations) && 'db-access/enabled' in tmeta.annotations) {
+        const trigger = isObject(tmeta.annotations) ? tmeta.annotations['db-access/enabled'] : undefined;
+        if (trigger !== undefined && trigger !== 'false') {
           problems.push({ subject, message: 'no namespace: set metadata.namespace or pass --namespace (the organization)' });
         }
         return;
@@ -166,7 +170,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       for (const message of decision.warnings) warnings.push({ subject, message });
       if (decision.action === 'skip') return;
       if (decision.action === 'deny') {
-        denials.push({ subject, message: decision.message });
+        (decision.code >= 500 ? internal : denials).push({ subject, message: decision.message });
         return;
       }
       const spc = decision.secretProviderClass;
@@ -219,5 +223,5 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
     }
   }
 
-  return { documents: rendered, secretProviderClasses: [...spcs.values()], warnings, denials, problems };
+  return { documents: rendered, secretProviderClasses: [...spcs.values()], warnings, denials, problems, internal };
 }

@@ -38,7 +38,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     for (const f of result.warnings) io.stderr(line('warning', f));
     for (const f of result.problems) io.stderr(line('error', f));
     for (const f of result.denials) io.stderr(line('error', f));
+    for (const f of result.internal) io.stderr(line('internal error (please report it)', f));
     // Nothing on stdout when anything failed: a pipeline must never apply half an answer.
+    if (result.internal.length > 0) return EXIT_INTERNAL;
     if (result.problems.length > 0) return EXIT_USAGE;
     if (result.denials.length > 0) return EXIT_DENIED;
 

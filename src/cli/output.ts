@@ -1,5 +1,5 @@
 // Rendering: YAML documents, one JSON v1 List, or unified diffs. Deterministic for the same input.
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { Document } from 'yaml';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type { OutputFormat } from './args.ts';
@@ -42,17 +42,20 @@ export function renderManifests(result: InjectResult, format: OutputFormat): str
   return texts.map((t) => `---\n${t}`).join('');
 }
 
+// Plain `---`/`+++` headers like git and kubectl diff, no `Index:` banner.
+const DIFF_OPTIONS = { context: 3, headerOptions: FILE_HEADERS_ONLY } as const;
+
 /** A unified diff per changed document, then one per SecretProviderClass (new objects, diffed against nothing). */
 export function renderDiff(result: InjectResult, format: OutputFormat): string {
   const parts: string[] = [];
   for (const d of result.documents) {
     if (!d.changed) continue;
-    const name = `${d.file} document ${d.index} ${d.title}`;
-    parts.push(createTwoFilesPatch(name, name, docText(d.before, format), docText(d.after, format), undefined, undefined, { context: 3 }));
+    const name = `${d.file} (document ${d.index}, ${d.title})`;
+    parts.push(createTwoFilesPatch(name, name, docText(d.before, format), docText(d.after, format), undefined, undefined, DIFF_OPTIONS));
   }
   for (const spc of result.secretProviderClasses) {
     const name = `SecretProviderClass/${spc.metadata.name} (namespace ${spc.metadata.namespace})`;
-    parts.push(createTwoFilesPatch('/dev/null', name, '', spcText(spc, format), undefined, undefined, { context: 3 }));
+    parts.push(createTwoFilesPatch('/dev/null', name, '', spcText(spc, format), undefined, undefined, DIFF_OPTIONS));
   }
   return parts.join('');
 }
