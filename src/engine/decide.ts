@@ -1,5 +1,6 @@
 // Orchestration: admission request + policy → skip, deny or inject. Pure: no I/O, no clock, never throws.
 import {
+  ANNOTATION_PREFIX,
   ENABLED_ANNOTATION,
   KNOWN_ANNOTATIONS,
   STATUS_ANNOTATION,
@@ -36,6 +37,11 @@ export const ALWAYS_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system', 'ku
  */
 export const ORGANIZATION_SERVICE_ACCOUNT = 'db-access';
 
+const KNOWN_SUFFIXES = KNOWN_ANNOTATIONS.filter((k) => k !== STATUS_ANNOTATION)
+  .map((k) => k.slice(ANNOTATION_PREFIX.length))
+  .join(', ');
+const MAX_UNKNOWN_ANNOTATION_WARNINGS = 3;
+
 export function isExcludedNamespace(namespace: string, policy: EnginePolicy): boolean {
   return (
     ALWAYS_EXCLUDED_NAMESPACES.includes(namespace) ||
@@ -62,14 +68,16 @@ function isCoreGroup(value: unknown): boolean {
   return value === undefined || value === '';
 }
 
-/** `pods` in the core group; `kind` must agree when both are present. */
-function isPodRequest(request: JsonRecord): boolean {
+/** The request is about `pods` in the core group (`kind` is the fallback when `resource` is absent). */
+function isPodResource(request: JsonRecord): boolean {
   const resource = own(request, 'resource');
+  if (isRecord(resource)) return isCoreGroup(own(resource, 'group')) && own(resource, 'resource') === 'pods';
+  return isPodKind(request);
+}
+
+function isPodKind(request: JsonRecord): boolean {
   const kind = own(request, 'kind');
-  const resourceSaysPod = isRecord(resource) && isCoreGroup(own(resource, 'group')) && own(resource, 'resource') === 'pods';
-  const kindSaysPod = isRecord(kind) && isCoreGroup(own(kind, 'group')) && own(kind, 'kind') === 'Pod';
-  if (isRecord(resource) && isRecord(kind)) return resourceSaysPod && kindSaysPod;
-  return resourceSaysPod || kindSaysPod;
+  return isRecord(kind) && isCoreGroup(own(kind, 'group')) && own(kind, 'kind') === 'Pod';
 }
 
 export function decide(request: AdmissionRequestInput, policy: EnginePolicy): Decision {
@@ -84,9 +92,11 @@ export function decide(request: AdmissionRequestInput, policy: EnginePolicy): De
 
 function decidePod(request: unknown, policy: EnginePolicy): Decision {
   if (!isRecord(request)) return deny(refuse(`the admission request must be an object, got ${quote(request)}`));
-  if (!isPodRequest(request)) return skip('not-a-pod');
+  if (!isPodResource(request)) return skip('not-a-pod');
+  // pods/exec, pods/binding, pods/ephemeralcontainers…: their kind is not Pod and they are never injected.
   const subResource = own(request, 'subResource');
   if (subResource !== undefined && subResource !== null && subResource !== '') return skip('subresource');
+  if (own(request, 'kind') !== undefined && !isPodKind(request)) return skip('not-a-pod');
   if (own(request, 'operation') !== 'CREATE') return skip('not-create');
 
   const namespace = own(request, 'namespace');
@@ -124,9 +134,8 @@ function decidePod(request: unknown, policy: EnginePolicy): Decision {
   const parsed = parseAnnotations(annotations.value);
   if (!parsed.ok) return deny(parsed);
   const warnings: string[] = [];
-  for (const key of parsed.value.unknown) {
-    const known = KNOWN_ANNOTATIONS.filter((k) => k !== STATUS_ANNOTATION).join(', ');
-    warnings.push(warning(`unknown annotation ${quote(key, 40)} ignored; known: ${known}`));
+  for (const key of parsed.value.unknown.slice(0, MAX_UNKNOWN_ANNOTATION_WARNINGS)) {
+    warnings.push(warning(`unknown annotation ${quote(key, 40)} ignored; known: ${KNOWN_SUFFIXES}`));
   }
 
   const spec = own(object, 'spec');
