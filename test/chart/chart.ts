@@ -162,7 +162,8 @@ export function skeleton(source: string, options: { values?: Values } = {}): Ske
   const text = lines.join('\n');
   const docs: unknown[] = [];
   const errors: string[] = [];
-  for (const doc of parseAllDocuments(text, { uniqueKeys: true })) {
+  // YAML 1.1, as helm and the apiserver's YAML decoder read manifests (0440 is octal, a bare `off` is false).
+  for (const doc of parseAllDocuments(text, { version: '1.1', uniqueKeys: true })) {
     for (const e of doc.errors) errors.push(`${e.code}: ${e.message}`);
     const value: unknown = doc.toJS();
     if (value !== null && value !== undefined) docs.push(value);
@@ -177,7 +178,8 @@ export function docsOfKind(s: Skeleton, kind: string): Record<string, unknown>[]
 
 /**
  * The `if`/`with`/`range` conditions (action bodies, innermost last) that enclose the first line containing
- * `needle`. An `else` replaces the top entry with `else of <condition>`. Throws when `needle` is absent.
+ * `needle`. An `else` replaces the top entry with `else of <condition>`, an `else if X` with `else if X`.
+ * Throws when `needle` is absent.
  */
 export function controlStackAt(source: string, needle: string): string[] {
   const at = source.indexOf(needle);
@@ -191,7 +193,7 @@ export function controlStackAt(source: string, needle: string): string[] {
       stack.push(body);
     } else if (keyword === 'else') {
       const top = stack.pop();
-      stack.push(`else of ${top ?? '?'}`);
+      stack.push(body.startsWith('else if ') ? body : `else of ${top ?? '?'}`);
     } else if (keyword === 'end') {
       stack.pop();
     }
