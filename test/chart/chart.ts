@@ -5,7 +5,8 @@
 //   with their lines. What they would emit is not checked here.
 // - Every other action becomes a placeholder scalar `__TPL_<n>__`; `actions[n]` holds its source, so tests can
 //   assert WHICH expression fills a field (e.g. the Service name). With `values`, an action that is exactly
-//   `.Values.a.b` (optionally `| quote`) on a scalar is replaced by that value, printed the way Go templates print it.
+//   `.Values.a.b` (optionally `| quote`) on a scalar, or `join "," .Values.a.b | quote` on a list, is replaced by
+//   its value, printed the way Go templates print it. Nothing else is evaluated.
 // - Both branches of every if/else are kept and every range body appears once. The chart is written so that this
 //   still gives valid YAML (no key set in two branches); duplicate keys are a parse error here, on purpose.
 // - _helpers.tpl is text, not YAML, and is only searched, never parsed.
@@ -131,6 +132,13 @@ export function actionBody(action: string): string {
 
 function resolveValue(body: string, values: Values | undefined): string | undefined {
   if (!values) return undefined;
+  // `join "," .Values.a.b | quote` on a list of scalars, the one list-to-string form the chart uses.
+  const join = /^join "([^"]*)" \.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+) \| quote$/.exec(body);
+  if (join) {
+    const { found, value } = lookupPath(values, join[2]!.slice(1).split('.'));
+    if (!found || !Array.isArray(value) || value.some((x) => typeof x === 'object')) return undefined;
+    return JSON.stringify(value.map(String).join(join[1]!));
+  }
   const m = /^\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)(\s*\|\s*quote)?$/.exec(body);
   if (!m) return undefined;
   const { found, value } = lookupPath(values, m[1]!.slice(1).split('.'));

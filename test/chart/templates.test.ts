@@ -58,6 +58,8 @@ t.test('the skeleton reader itself catches broken YAML and duplicate keys', asyn
   t.not(skeleton('{{- if .X }}\nkey: one\n{{- else }}\nkey: two\n{{- end }}\n').errors, [], 'a key set in both branches');
   t.same(skeleton('{{- if .X }}\nkey: {{ .Values.a }}\n{{- end }}\n', { values: { a: 5 } }).docs, [{ key: 5 }]);
   t.same(skeleton('key: {{ .Values.a | quote }}\n', { values: { a: 5 } }).docs, [{ key: '5' }]);
+  t.same(skeleton('key: {{ join "," .Values.a | quote }}\n', { values: { a: ['x', 'y'] } }).docs, [{ key: 'x,y' }]);
+  t.same(skeleton('key: {{ .Values.a | upper }}\n', { values: { a: 'x' } }).docs, [{ key: '__TPL_0__' }], 'anything else stays a placeholder');
 });
 
 t.test('every .Values path used in a template exists in values.yaml', async (t) => {
