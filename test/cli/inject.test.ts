@@ -263,8 +263,9 @@ t.test('unknown flags, bad flag values, missing files and commands: exit 1 with 
     [['apply', '-f', deploymentPath], /^error: unknown command 'apply'/],
     [[], /^error: missing command/],
   ];
-  for (const [args, stderr] of cases) {
-    const r = await runCli(args);
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  for (const [i, [args, stderr]] of cases.entries()) {
+    const r = results[i]!;
     t.equal(r.code, 1, args.join(' '));
     t.match(r.stderr, stderr, args.join(' '));
     t.equal(r.stdout, '', args.join(' '));
