@@ -1,0 +1,277 @@
+// Secrets Manager preflight: DescribeSecret only (metadata, never the value). Cached, single-flight, never throws,
+// and bounded in time so a slow or throttling AWS can never hold up an admission.
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DescribeSecretCommandOutput, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import type { PreflightResult, PreflightStatus, SecretPreflight } from './types.ts';
+
+export interface PreflightLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface PreflightOptions {
+  /** Region of the Secrets Manager endpoint (the same region the SecretProviderClass names). */
+  readonly region: string;
+  /** Tag key that names the secret's organization; empty or absent disables the tag check. */
+  readonly orgTagKey?: string;
+  /** How long 'ok' is remembered (default 5 minutes). */
+  readonly positiveTtlMs?: number;
+  /** How long 'missing', 'scheduled-for-deletion' and 'tag-mismatch' are remembered (default 30 s). */
+  readonly negativeTtlMs?: number;
+  /** How long 'unavailable' is remembered, so a throttling AWS is not hammered (default 5 s). */
+  readonly unavailableTtlMs?: number;
+  /** Upper bound for one check, whatever the caller's signal says (default 2 s). */
+  readonly timeoutMs?: number;
+  /** Bound on cached answers (default 10,000). */
+  readonly maxEntries?: number;
+  /** A ready client (tests, or a caller with its own settings). */
+  readonly client?: SecretsManagerClient;
+  /** Extra client settings (endpoint, credentials, requestHandler); merged over the preflight's safe defaults. */
+  readonly clientConfig?: SecretsManagerClientConfig;
+  /** Metric hook: one call per check() answer; `source` tells whether AWS was asked. */
+  readonly onResult?: (status: PreflightStatus, source: 'aws' | 'cache') => void;
+  readonly logger?: PreflightLogger;
+  /** Test hook for time. */
+  readonly now?: () => number;
+}
+
+export interface Preflight extends SecretPreflight {
+  readonly cacheSize: number;
+  clearCache(): void;
+}
+
+interface Entry {
+  readonly result: PreflightResult;
+  readonly expiresAt: number;
+}
+
+interface Flight {
+  readonly promise: Promise<PreflightResult>;
+  readonly controller: AbortController;
+  waiters: number;
+}
+
+const MAX_MESSAGE = 119;
+const silent: PreflightLogger = { info() {}, warn() {}, debug() {} };
+
+function clip(text: string, max = MAX_MESSAGE): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Client defaults: few attempts and hard socket timeouts, so the SDK itself cannot outlast the admission. */
+export function preflightClientConfig(region: string, timeoutMs: number, extra: SecretsManagerClientConfig = {}): SecretsManagerClientConfig {
+  const handlerDefaults = {
+    connectionTimeout: Math.min(1000, timeoutMs),
+    requestTimeout: timeoutMs,
+    throwOnRequestTimeout: true,
+  };
+  const given = extra.requestHandler;
+  // A handler instance is used as is; handler options are merged over our timeouts.
+  const requestHandler =
+    given !== undefined && typeof (given as { handle?: unknown }).handle === 'function'
+      ? given
+      : { ...handlerDefaults, ...(given as object | undefined) };
+  return { region, maxAttempts: 2, ...extra, requestHandler } as SecretsManagerClientConfig;
+}
+
+export function createPreflight(options: PreflightOptions): Preflight {
+  const region = options.region;
+  const orgTagKey = options.orgTagKey?.trim() || undefined;
+  const positiveTtlMs = options.positiveTtlMs ?? 5 * 60_000;
+  const negativeTtlMs = options.negativeTtlMs ?? 30_000;
+  const unavailableTtlMs = options.unavailableTtlMs ?? 5_000;
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const onResult = options.onResult ?? (() => {});
+  const logger = options.logger ?? silent;
+  const now = options.now ?? Date.now;
+  const client = options.client ?? new SecretsManagerClient(preflightClientConfig(region, timeoutMs, options.clientConfig));
+
+  const cache = new Map<string, Entry>();
+  const flights = new Map<string, Flight>();
+
+  function ttlFor(status: PreflightStatus): number {
+    if (status === 'ok') return positiveTtlMs;
+    if (status === 'unavailable') return unavailableTtlMs;
+    return negativeTtlMs;
+  }
+
+  function remember(key: string, result: PreflightResult): void {
+    const ttl = ttlFor(result.status);
+    if (ttl <= 0) return;
+    cache.delete(key);
+    cache.set(key, { result, expiresAt: now() + ttl });
+    while (cache.size > maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  function judge(secretId: string, organization: string, out: DescribeSecretCommandOutput): PreflightResult {
+    if (out.DeletedDate !== undefined) {
+      return {
+        status: 'scheduled-for-deletion',
+        message: clip(`Secrets Manager secret ${secretId} is scheduled for deletion; restore it (RestoreSecret) first`),
+      };
+    }
+    if (orgTagKey !== undefined) {
+      const tag = out.Tags?.find((t) => t.Key === orgTagKey);
+      // A secret without the tag makes no claim about its organization: accepted (documented choice).
+      if (tag !== undefined && tag.Value !== organization) {
+        return {
+          status: 'tag-mismatch',
+          message: clip(`Secrets Manager secret ${secretId} has tag ${orgTagKey}=${tag.Value ?? ''}, expected ${organization}`),
+        };
+      }
+    }
+    return { status: 'ok' };
+  }
+
+  function classifyError(secretId: string, err: unknown, signal: AbortSignal): PreflightResult {
+    const name = String((err as { name?: unknown } | null)?.name ?? '');
+    if (name === 'ResourceNotFoundException') {
+      return {
+        status: 'missing',
+        message: clip(`Secrets Manager secret ${secretId} does not exist in ${region}; create it or check the environment`),
+      };
+    }
+    let why: string;
+    // The SDK names some socket errors TimeoutError too (ECONNRESET), so a network code wins over the name.
+    const code = networkCode(err);
+    if (signal.aborted) {
+      why = 'Secrets Manager did not answer in time';
+    } else if (code !== undefined) {
+      why = `cannot reach Secrets Manager (${code})`;
+    } else if (name === 'AbortError' || name === 'TimeoutError') {
+      why = 'Secrets Manager did not answer in time';
+    } else if (name === 'ThrottlingException' || name === 'TooManyRequestsException' || name === 'RequestLimitExceeded') {
+      why = 'Secrets Manager is throttling requests';
+    } else if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') {
+      why = "not allowed: check the webhook's IAM role grants secretsmanager:DescribeSecret";
+    } else if (name === 'CredentialsProviderError') {
+      why = 'no AWS credentials: check IRSA or EKS Pod Identity for the webhook';
+    } else {
+      why = `Secrets Manager error (${name || 'unknown'})`;
+    }
+    return { status: 'unavailable', message: clip(`preflight skipped for ${secretId}: ${why}`) };
+  }
+
+  async function describe(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult> {
+    try {
+      const out = await client.send(new DescribeSecretCommand({ SecretId: secretId }), { abortSignal: signal });
+      return judge(secretId, organization, out);
+    } catch (err) {
+      return classifyError(secretId, err, signal);
+    }
+  }
+
+  async function check(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult> {
+    try {
+      if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > 512) {
+        return answer({ status: 'unavailable', message: 'preflight skipped: no valid secret name' }, 'cache');
+      }
+      const key = `${secretId}\u0000${organization}`;
+      const hit = cache.get(key);
+      if (hit !== undefined) {
+        if (hit.expiresAt > now()) return answer(hit.result, 'cache');
+        cache.delete(key);
+      }
+      if (signal.aborted) return answer(timedOut(secretId), 'cache');
+
+      let flight = flights.get(key);
+      if (flight === undefined) flight = startFlight(key, secretId, organization);
+      const joined = flight;
+      joined.waiters++;
+      const result = await new Promise<PreflightResult>((resolve) => {
+        let settled = false;
+        const settle = (r: PreflightResult) => {
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener('abort', onAbort);
+          joined.waiters--;
+          resolve(r);
+        };
+        const onAbort = () => {
+          settle(timedOut(secretId));
+          if (joined.waiters === 0) joined.controller.abort(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        joined.promise.then(settle, () => settle(timedOut(secretId)));
+      });
+      return answer(result, 'aws');
+    } catch {
+      // Never throw: a preflight can only warn or deny on facts, never break admission.
+      return { status: 'unavailable', message: 'preflight skipped: internal error' };
+    }
+  }
+
+  function startFlight(key: string, secretId: string, organization: string): Flight {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('preflight timed out', 'TimeoutError')), timeoutMs);
+    timer.unref();
+    const flight: { -readonly [K in keyof Flight]: Flight[K] } = { controller, waiters: 0, promise: Promise.resolve({ status: 'ok' }) };
+    flight.promise = describe(secretId, organization, controller.signal).then((result) => {
+      clearTimeout(timer);
+      if (flights.get(key) === flight) flights.delete(key);
+      // An answer cut short because every caller left is not a fact about the secret: do not remember it.
+      const abandoned = controller.signal.aborted && flight.waiters === 0;
+      if (!abandoned) remember(key, result);
+      if (result.status === 'unavailable') logger.warn({ secretId, status: result.status }, result.message);
+      else logger.debug({ secretId, status: result.status }, 'preflight answered');
+      return result;
+    });
+    flights.set(key, flight);
+    return flight;
+  }
+
+  function timedOut(secretId: string): PreflightResult {
+    return { status: 'unavailable', message: clip(`preflight skipped for ${secretId}: Secrets Manager did not answer in time`) };
+  }
+
+  function answer(result: PreflightResult, source: 'aws' | 'cache'): PreflightResult {
+    try {
+      onResult(result.status, source);
+    } catch {
+      // a broken metric hook must not change the answer
+    }
+    return result;
+  }
+
+  return {
+    check,
+    get cacheSize() {
+      return cache.size;
+    },
+    clearCache() {
+      cache.clear();
+    },
+  };
+}
+
+const NETWORK_WORDS: Record<string, string> = {
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate not trusted',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate not trusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS name mismatch',
+};
+
+function networkCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return NETWORK_WORDS[code] ?? code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
