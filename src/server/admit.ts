@@ -1,0 +1,281 @@
+// The admission core (vault-k8s' Mutate): a checked AdmissionRequest in, an AdmissionReview answer out.
+// It knows nothing of HTTP. It asks the engine for a decision, then, for an injection, makes sure the
+// SecretProviderClass exists and runs the Secrets Manager preflight, both within the apiserver's deadline.
+// It never throws: every failure becomes an admission answer (a denial with a message, or a warning).
+import { allowResponse, denyResponse, patchResponse } from '../admission/respond.ts';
+import type { AdmissionRequest, AdmissionReviewResponse } from '../admission/types.ts';
+import type { PreflightResult, SecretPreflight } from '../aws/types.ts';
+import type { OnKubeError, PreflightMode } from '../config.ts';
+import { decide as engineDecide } from '../engine/index.ts';
+import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
+import type { EnsureOutcome, EnsureResult, SecretProviderClassStore } from '../kube/types.ts';
+import { admissionBudgetMs } from './deadline.ts';
+import type { AdmissionOutcome } from './metrics.ts';
+
+export interface AdmitDeps {
+  readonly policy: EnginePolicy;
+  readonly store: SecretProviderClassStore;
+  /** Required unless preflightMode is 'off'. */
+  readonly preflight?: SecretPreflight | undefined;
+  readonly preflightMode: PreflightMode;
+  readonly onKubeError: OnKubeError;
+  /** The engine; replaceable in tests that need a decision the engine would not make (e.g. one that throws). */
+  readonly decide?: (request: AdmissionRequestInput, policy: EnginePolicy) => Decision;
+  readonly onEnsure?: (outcome: EnsureOutcome | 'error') => void;
+  readonly onPreflight?: (status: PreflightResult['status']) => void;
+}
+
+export interface AdmitOptions {
+  /** The apiserver's timeout for this call (from `?timeout=`), in ms. */
+  readonly timeoutMs: number;
+}
+
+/** Safe, small fields for the one log line per admission: no objects, no values from env. */
+export interface AdmitLog {
+  uid: string;
+  namespace?: string;
+  pod?: string;
+  operation?: string;
+  dryRun?: boolean;
+  decision: 'skip' | 'deny' | 'inject' | 'error';
+  reason?: string;
+  app?: string;
+  spc?: EnsureOutcome | 'error';
+  preflight?: PreflightResult['status'];
+  warnings?: number;
+  error?: string;
+}
+
+export interface AdmitResult {
+  readonly review: AdmissionReviewResponse;
+  readonly outcome: AdmissionOutcome;
+  /** 'warn' when something needs an operator's eye (foreign SPC, store failure), 'error' for a bug. */
+  readonly level: 'info' | 'warn' | 'error';
+  readonly log: AdmitLog;
+  /** The unexpected exception, for the log's `err` field. */
+  readonly err?: unknown;
+}
+
+class DeadlineError extends Error {
+  constructor(budgetMs: number) {
+    super(`no answer within ${budgetMs} ms (the webhook's share of the apiserver timeout)`);
+    this.name = 'DeadlineError';
+  }
+}
+
+export async function admit(request: AdmissionRequest, options: AdmitOptions, deps: AdmitDeps): Promise<AdmitResult> {
+  const log: AdmitLog = { uid: request.uid, decision: 'error', ...describeRequest(request) };
+  try {
+    const decision = (deps.decide ?? engineDecide)(request, deps.policy);
+    if (decision.action === 'skip') {
+      log.decision = 'skip';
+      log.reason = decision.reason;
+      return done('skipped', 'info', allowResponse(request.uid, decision.warnings));
+    }
+    if (decision.action === 'deny') {
+      log.decision = 'deny';
+      log.reason = clip(decision.message, 200);
+      return done('denied', 'info', denyResponse(request.uid, decision.code, decision.message, decision.warnings));
+    }
+    log.decision = 'inject';
+    log.app = decision.target.app;
+    return await inject(request, decision, options, deps, log);
+  } catch (err) {
+    log.decision = 'error';
+    log.error = err instanceof Error ? clip(err.message, 200) : 'non-error thrown';
+    return {
+      review: denyResponse(
+        request.uid,
+        500,
+        `db-access-webhook failed unexpectedly on this request (uid ${request.uid}); the pod was not admitted. ` +
+          'Retry; if it persists, check the webhook logs for this uid.',
+      ),
+      outcome: 'error',
+      level: 'error',
+      log,
+      err,
+    };
+  }
+
+  function done(outcome: AdmissionOutcome, level: AdmitResult['level'], review: AdmissionReviewResponse): AdmitResult {
+    const n = review.response.warnings?.length ?? 0;
+    if (n > 0) log.warnings = n;
+    return { review, outcome, level, log };
+  }
+}
+
+async function inject(
+  request: AdmissionRequest,
+  decision: Extract<Decision, { action: 'inject' }>,
+  options: AdmitOptions,
+  deps: AdmitDeps,
+  log: AdmitLog,
+): Promise<AdmitResult> {
+  const uid = request.uid;
+  const dryRun = request.dryRun === true;
+  const spc = decision.secretProviderClass;
+  const spcName = `${spc.metadata.namespace}/${spc.metadata.name}`;
+  const budgetMs = admissionBudgetMs(options.timeoutMs);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DeadlineError(budgetMs)), budgetMs);
+  const signal = controller.signal;
+  const deadline = Date.now() + budgetMs;
+
+  let ensured: { ok: true; result: EnsureResult } | { ok: false; message: string; status: number | undefined };
+  let checked: PreflightResult | undefined;
+  try {
+    [ensured, checked] = await Promise.all([
+      untilAborted(deps.store.ensure(spc, { dryRun, signal, deadline }), signal).then(
+        (result) => ({ ok: true as const, result }),
+        (err: unknown) => ({
+          ok: false as const,
+          message: err instanceof Error ? err.message : 'unknown failure',
+          status: (err as { status?: number } | undefined)?.status,
+        }),
+      ),
+      deps.preflightMode === 'off' || !deps.preflight
+        ? Promise.resolve(undefined)
+        : untilAborted(deps.preflight.check(decision.target.secretId, decision.target.organization, signal), signal).catch(
+            (err: unknown): PreflightResult => ({
+              status: 'unavailable',
+              message: `Secrets Manager check skipped: ${err instanceof Error ? clip(err.message, 80) : 'unknown failure'}`,
+            }),
+          ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const warnings = [...decision.warnings];
+  let level: AdmitResult['level'] = 'info';
+
+  if (ensured.ok) {
+    log.spc = ensured.result.outcome;
+    deps.onEnsure?.(ensured.result.outcome);
+    if (ensured.result.outcome === 'foreign') {
+      level = 'warn';
+      warnings.push(
+        ensured.result.warning ??
+          `SecretProviderClass ${spcName} exists and is not managed by db-access-webhook; it was left as is`,
+      );
+    }
+  } else {
+    log.spc = 'error';
+    log.error = clip(ensured.message, 300);
+    level = 'warn';
+    deps.onEnsure?.('error');
+  }
+
+  if (checked) {
+    log.preflight = checked.status;
+    deps.onPreflight?.(checked.status);
+    if (checked.status !== 'ok') {
+      const message = checked.message ?? preflightText(checked.status, decision.target.secretId);
+      if (checked.status !== 'unavailable' && deps.preflightMode === 'deny') {
+        log.decision = 'deny';
+        log.reason = `preflight ${checked.status}`;
+        const review = denyResponse(uid, 403, `db-access preflight: ${message}`, warnings);
+        return finish('denied', level, review);
+      }
+      warnings.push(message);
+    }
+  }
+
+  if (!ensured.ok) {
+    if (deps.onKubeError === 'deny') {
+      log.decision = 'deny';
+      log.reason = 'secretproviderclass-error';
+      const transient = ensured.status === undefined || ensured.status >= 500 || ensured.status === 429;
+      const review = denyResponse(
+        uid,
+        transient ? 503 : 500,
+        `db-access-webhook could not ensure SecretProviderClass ${spcName}: ${ensured.message}`,
+        warnings,
+      );
+      return finish('error', level, review);
+    }
+    // DB_ACCESS_ON_KUBE_ERROR=warn: the pod gets its injection and waits in ContainerCreating until the
+    // SecretProviderClass exists (the CSI driver retries the mount), rather than being refused outright.
+    warnings.push(clip(`SecretProviderClass ${spcName} could not be ensured: ${ensured.message}`, 250));
+  }
+
+  return finish('injected', level, patchResponse(uid, decision.patch, warnings));
+
+  function finish(outcome: AdmissionOutcome, lvl: AdmitResult['level'], review: AdmissionReviewResponse): AdmitResult {
+    const n = review.response.warnings?.length ?? 0;
+    if (n > 0) log.warnings = n;
+    if (dryRun) log.dryRun = true;
+    return { review, outcome, level: lvl, log };
+  }
+}
+
+/** Settles with `work`, or rejects when `signal` aborts first (an adapter that ignores its signal can't hold us). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => {}); // the late result is dropped, and so is a late rejection
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function preflightText(status: PreflightResult['status'], secretId: string): string {
+  switch (status) {
+    case 'missing':
+      return `Secrets Manager secret ${secretId} does not exist`;
+    case 'scheduled-for-deletion':
+      return `Secrets Manager secret ${secretId} is scheduled for deletion`;
+    case 'tag-mismatch':
+      return `Secrets Manager secret ${secretId} belongs to another organization`;
+    default:
+      return `Secrets Manager check for ${secretId} skipped: AWS is unavailable`;
+  }
+}
+
+/** Names for the log line, from hostile input: only short strings are kept. */
+function describeRequest(request: AdmissionRequest): Partial<AdmitLog> {
+  const out: Partial<AdmitLog> = {};
+  const ns = shortString(request.namespace);
+  if (ns !== undefined) out.namespace = ns;
+  const op = shortString(request.operation);
+  if (op !== undefined) out.operation = op;
+  const object = request.object;
+  if (object !== null && typeof object === 'object' && !Array.isArray(object)) {
+    const metadata = (object as Record<string, unknown>).metadata;
+    if (metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)) {
+      const m = metadata as Record<string, unknown>;
+      const pod = shortString(m.name) ?? shortString(m.generateName);
+      if (pod !== undefined) out.pod = pod;
+    }
+  }
+  if (out.pod === undefined) {
+    const name = shortString(request.name);
+    if (name !== undefined) out.pod = name;
+  }
+  return out;
+}
+
+function shortString(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  return clip(value, 253);
+}
+
+function clip(text: string, max: number): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
+}

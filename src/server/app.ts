@@ -1,0 +1,280 @@
+// The fastify application (vault-k8s' Handle, fastify/demo's app.ts): HTTP only. It checks the request, hands the
+// AdmissionRequest to `admit`, answers, and records metrics and the one log line. It does not listen: the caller
+// (server.ts, or a test with `app.inject()`) decides where and how.
+import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import underPressure from '@fastify/under-pressure';
+import type { Logger } from 'pino';
+import { parseAdmissionReview } from '../admission/parse.ts';
+import type { SecretPreflight } from '../aws/types.ts';
+import type { OnKubeError, PreflightMode } from '../config.ts';
+import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
+import type { SecretProviderClassStore } from '../kube/types.ts';
+import { admit, type AdmitDeps } from './admit.ts';
+import { webhookTimeoutMs } from './deadline.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What /readyz reports: ready only when every check passes. */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not, in plain words (empty when ready). */
+  readonly reasons: readonly string[];
+}
+
+export interface AppDeps {
+  readonly policy: EnginePolicy;
+  readonly preflightMode: PreflightMode;
+  readonly onKubeError: OnKubeError;
+  readonly store: SecretProviderClassStore;
+  readonly preflight?: SecretPreflight | undefined;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** TLS loaded, store usable, not shutting down. */
+  readonly readiness: () => Readiness;
+  /** Replaces the engine (tests only). */
+  readonly decide?: (request: AdmissionRequestInput, policy: EnginePolicy) => Decision;
+}
+
+export interface OverloadOptions {
+  /** Mean event-loop delay over one sample above which /mutate answers 503 at once. */
+  readonly maxEventLoopDelayMs: number;
+  readonly sampleIntervalMs: number;
+  /** Concurrent /mutate requests above which new ones get 503 (bounds memory when a dependency hangs). */
+  readonly maxInFlight: number;
+  /** Seconds, sent as Retry-After with every 503. */
+  readonly retryAfterSeconds: number;
+}
+
+export interface AppOptions {
+  /** TLS options for an HTTPS server; omitted for plain HTTP (the probe listener, and `inject()` tests). */
+  readonly https?: HttpsServerOptions;
+  /** 'webhook': /mutate plus probes and metrics; 'probes': /healthz, /readyz, /metrics only. */
+  readonly routes?: 'webhook' | 'probes';
+  readonly bodyLimit?: number;
+  readonly keepAliveTimeoutMs?: number;
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** false turns overload protection off (tests of other things under CPU load). */
+  readonly overload?: Partial<OverloadOptions> | false;
+}
+
+/**
+ * The apiserver limits a request body to 3 MiB; an AdmissionReview wraps the object with a little more, so we
+ * accept up to 3 MiB plus 256 KiB and answer 413 above that.
+ */
+export const BODY_LIMIT = 3 * 1024 * 1024 + 256 * 1024;
+
+/**
+ * Idle keep-alive connections are kept longer than the apiserver keeps them (90 s): the client must always be
+ * the side that closes an idle connection, or a POST it sends as we close would fail (it never retries a POST).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 100_000;
+/** Headers must arrive within this time once a request starts (slowloris guard; idle time does not count). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** A whole request (the apiserver allows a webhook 30 s at most). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export const DEFAULT_OVERLOAD: OverloadOptions = {
+  maxEventLoopDelayMs: 500,
+  sampleIntervalMs: 200,
+  maxInFlight: 1024,
+  retryAfterSeconds: 1,
+};
+
+export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstance {
+  const keepAliveTimeout = options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const app = fastify({
+    loggerInstance: deps.logger,
+    // One log line per admission, written by the handler; fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? BODY_LIMIT,
+    keepAliveTimeout,
+    requestTimeout,
+    // While draining, requests on open connections are still served (with `Connection: close`), not refused.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  // Not a fastify option; must not exceed requestTimeout.
+  app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout || Infinity);
+
+  installBodyParsing(app);
+  installErrorHandling(app, deps);
+
+  const overload = options.overload === false ? undefined : { ...DEFAULT_OVERLOAD, ...options.overload };
+  if (overload) {
+    void app.register(underPressure, {
+      maxEventLoopDelay: overload.maxEventLoopDelayMs,
+      sampleInterval: overload.sampleIntervalMs,
+      retryAfter: overload.retryAfterSeconds,
+      pressureHandler: (_req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
+        deps.metrics.rejectedRequests.inc({ reason: 'overloaded' });
+        const detail = type === 'eventLoopDelay' && value !== undefined ? ` (event loop delay ${Math.round(value)} ms)` : '';
+        void reply
+          .code(503)
+          .header('Retry-After', String(overload.retryAfterSeconds))
+          .send({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: `db-access-webhook is overloaded${detail}; retry shortly or scale the webhook out`,
+          });
+      },
+    });
+  }
+
+  const probeConfig = { config: { pressureHandler: () => undefined } }; // probes answer even under pressure
+  app.get('/healthz', probeConfig, async () => ({ status: 'ok' }));
+  app.get('/readyz', probeConfig, async (_req, reply) => {
+    const r = deps.readiness();
+    if (!r.ready) return reply.code(503).send({ status: 'not ready', reasons: r.reasons });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', probeConfig, async (_req, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(text);
+  });
+
+  if ((options.routes ?? 'webhook') === 'webhook') {
+    registerMutate(app, deps, overload?.maxInFlight ?? Infinity);
+  }
+  return app;
+}
+
+function registerMutate(app: FastifyInstance, deps: AppDeps, maxInFlight: number): void {
+  const { logger, metrics } = deps;
+  const admitDeps: AdmitDeps = {
+    policy: deps.policy,
+    store: deps.store,
+    preflight: deps.preflight,
+    preflightMode: deps.preflightMode,
+    onKubeError: deps.onKubeError,
+    onEnsure: metrics.onEnsure,
+    onPreflight: metrics.onPreflight,
+    ...(deps.decide ? { decide: deps.decide } : {}),
+  };
+  let inFlight = 0;
+
+  app.post('/mutate', async (req, reply) => {
+    if (inFlight >= maxInFlight) {
+      metrics.rejectedRequests.inc({ reason: 'overloaded' });
+      return reply.code(503).header('Retry-After', '1').send({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: `db-access-webhook has ${inFlight} admissions in progress (limit ${maxInFlight}); retry shortly`,
+      });
+    }
+    const parsed = parseAdmissionReview(req.body);
+    if (!parsed.ok) {
+      metrics.rejectedRequests.inc({ reason: 'bad-request' });
+      logger.debug({ reason: parsed.message }, 'bad AdmissionReview');
+      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: parsed.message });
+    }
+    const started = performance.now();
+    inFlight++;
+    metrics.inFlight.inc();
+    try {
+      const timeoutMs = webhookTimeoutMs((req.query as Record<string, unknown> | undefined)?.timeout);
+      const result = await admit(parsed.request, { timeoutMs }, admitDeps);
+      const seconds = (performance.now() - started) / 1000;
+      metrics.admissions.inc({ outcome: result.outcome });
+      metrics.admissionDuration.observe({ outcome: result.outcome }, seconds);
+      const line = { ...result.log, outcome: result.outcome, durationMs: Math.round(seconds * 10_000) / 10 };
+      if (result.err !== undefined) logger.error({ ...line, err: result.err }, 'admission');
+      else logger[result.level](line, 'admission');
+      return result.review;
+    } finally {
+      inFlight--;
+      metrics.inFlight.dec();
+    }
+  });
+}
+
+/** Only application/json is accepted (415 otherwise). JSON errors never echo the body (it could hold secrets). */
+function installBodyParsing(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.length === 0) {
+      done(clientError(400, 'the body is empty; send an admission.k8s.io/v1 AdmissionReview as JSON'), undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      const at = /position (\d+)/.exec((err as Error).message)?.[1];
+      done(clientError(400, `the body is not valid JSON${at ? ` (error at byte ${at})` : ''}`), undefined);
+    }
+  });
+}
+
+function clientError(statusCode: number, message: string): FastifyError {
+  const err = new Error(message) as FastifyError & { statusCode: number };
+  err.statusCode = statusCode;
+  err.code = 'DB_ACCESS_BAD_REQUEST';
+  return err;
+}
+
+const REJECTION_REASON: Record<number, string> = {
+  400: 'bad-request',
+  404: 'not-found',
+  405: 'not-found',
+  413: 'too-large',
+  415: 'unsupported-media-type',
+};
+
+function installErrorHandling(app: FastifyInstance, deps: AppDeps): void {
+  app.setNotFoundHandler((req, reply) => {
+    deps.metrics.rejectedRequests.inc({ reason: 'not-found' });
+    void reply.code(404).send({
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route for ${req.method} ${req.url.split('?')[0]?.slice(0, 100)}; the webhook path is POST /mutate`,
+    });
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      deps.metrics.rejectedRequests.inc({ reason: REJECTION_REASON[status] ?? 'bad-request' });
+      deps.logger.debug({ code: err.code, status, method: req.method, url: req.url.split('?')[0] }, 'request refused');
+      return reply.code(status).send({ statusCode: status, error: errorName(status), message: clientMessage(err, status) });
+    }
+    // A bug. The message stays in the log; the client gets a generic one.
+    deps.logger.error({ err, method: req.method, url: req.url.split('?')[0] }, 'unexpected error');
+    return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error; see the webhook logs' });
+  });
+}
+
+function clientMessage(err: FastifyError, status: number): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      if (status === 415) return 'the content type must be application/json';
+      break;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the body is larger than ${BODY_LIMIT} bytes (the apiserver's own limit is 3 MiB)`;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty; send an admission.k8s.io/v1 AdmissionReview as JSON';
+    case 'DB_ACCESS_BAD_REQUEST':
+      return err.message;
+  }
+  if (status === 415) return 'the content type must be application/json';
+  if (status === 413) return `the body is larger than ${BODY_LIMIT} bytes`;
+  // Other fastify client errors have fixed, input-free messages.
+  return err.message.slice(0, 200);
+}
+
+function errorName(status: number): string {
+  return (
+    { 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 413: 'Payload Too Large', 415: 'Unsupported Media Type' }[
+      status
+    ] ?? 'Bad Request'
+  );
+}
+
+/** The TLS server underneath an HTTPS app, for `setSecureContext`. */
+export function httpsServerOf(app: FastifyInstance): HttpsServer {
+  return app.server as unknown as HttpsServer;
+}

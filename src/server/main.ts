@@ -1,0 +1,43 @@
+// What `npm start` runs: settings from the environment, then the server, then wait for SIGTERM.
+// A bad setting prints one line naming it and exits 1 (no stack trace: the message says what to fix).
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { createLogger } from './logger.ts';
+import { startServer } from './server.ts';
+
+/** Longer than the apiserver's 30 s maximum webhook timeout would be wasteful: Kubernetes kills us at 30 s anyway. */
+const SHUTDOWN_GRACE_MS = 25_000;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`db-access-webhook: invalid setting: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const logger = createLogger(config.logLevel);
+  let server;
+  try {
+    server = await startServer({ config, logger });
+  } catch (err) {
+    // Start-up errors (certificate files, Kubernetes configuration, port in use) are operator errors: the
+    // message is the diagnosis.
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ error: message }, `cannot start: ${message}`);
+    process.stderr.write(`db-access-webhook: cannot start: ${message}\n`);
+    process.exit(1);
+  }
+
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: false, onTimeout: (ms) => logger.error({ ms }, 'shutdown took too long; exiting') }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'unexpected error; shutting down');
+    else logger.info({ signal }, 'shutdown requested');
+    await server.close();
+  });
+}
+
+await main();

@@ -1,0 +1,109 @@
+// Prometheus metrics, on a Registry of our own (tests build many apps in one process; the global one would clash).
+// Every metric here is documented in docs/metrics.md.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { KubeCallResult, KubeVerb, EnsureOutcome } from '../kube/types.ts';
+import type { PreflightStatus } from '../aws/types.ts';
+
+export type AdmissionOutcome = 'injected' | 'skipped' | 'denied' | 'error';
+
+/** Seconds. Fine steps from 0.5 to 25 ms, where a warm admission lives; coarse steps up to the 10 s deadline. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10];
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly admissions: Counter<'outcome'>;
+  readonly admissionDuration: Histogram<'outcome'>;
+  readonly inFlight: Gauge;
+  readonly rejectedRequests: Counter<'reason'>;
+  readonly kubeCalls: Counter<'verb' | 'result'>;
+  readonly spcEnsure: Counter<'outcome'>;
+  readonly preflight: Counter<'status'>;
+  readonly certificateReloads: Counter<'result'>;
+  readonly certificateNotAfter: Gauge;
+  /** Hook for the store's `onCall`. */
+  onKubeCall(verb: KubeVerb, result: KubeCallResult): void;
+  onEnsure(outcome: EnsureOutcome | 'error'): void;
+  onPreflight(status: PreflightStatus): void;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const admissions = new Counter({
+    name: 'db_access_admissions_total',
+    help: 'AdmissionReviews answered on /mutate, by outcome: injected, skipped, denied, error.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const admissionDuration = new Histogram({
+    name: 'db_access_admission_duration_seconds',
+    help: 'Time from a parsed AdmissionReview to its answer, by outcome.',
+    labelNames: ['outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: 'db_access_admissions_in_flight',
+    help: 'POST /mutate requests being processed now.',
+    registers: [registry],
+  });
+  const rejectedRequests = new Counter({
+    name: 'db_access_http_rejected_requests_total',
+    help: 'Requests refused before admission, by reason: bad-request, unsupported-media-type, too-large, overloaded, not-found.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const kubeCalls = new Counter({
+    name: 'db_access_secretproviderclass_api_calls_total',
+    help: 'Kubernetes API calls for SecretProviderClasses, by verb (get, create, update) and result (ok, not-found, conflict, error).',
+    labelNames: ['verb', 'result'] as const,
+    registers: [registry],
+  });
+  const spcEnsure = new Counter({
+    name: 'db_access_secretproviderclass_ensure_total',
+    help: 'SecretProviderClass ensure results: cached, unchanged, created, updated, foreign, dry-run, error.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const preflight = new Counter({
+    name: 'db_access_preflight_results_total',
+    help: 'Secrets Manager preflight results: ok, missing, scheduled-for-deletion, tag-mismatch, unavailable.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const certificateReloads = new Counter({
+    name: 'db_access_tls_certificate_reloads_total',
+    help: 'Serving certificate changes seen on disk: success (installed) or failure (refused, last good kept).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const certificateNotAfter = new Gauge({
+    name: 'db_access_tls_certificate_not_after_seconds',
+    help: 'Expiry of the serving certificate in use, as a Unix timestamp.',
+    registers: [registry],
+  });
+
+  // Zero-valued series exist from the start so that rate() and alerts work before the first event.
+  for (const outcome of ['injected', 'skipped', 'denied', 'error']) {
+    admissions.inc({ outcome }, 0);
+    admissionDuration.zero({ outcome });
+  }
+  for (const result of ['success', 'failure']) certificateReloads.inc({ result }, 0);
+
+  return {
+    registry,
+    admissions,
+    admissionDuration,
+    inFlight,
+    rejectedRequests,
+    kubeCalls,
+    spcEnsure,
+    preflight,
+    certificateReloads,
+    certificateNotAfter,
+    onKubeCall: (verb, result) => kubeCalls.inc({ verb, result }),
+    onEnsure: (outcome) => spcEnsure.inc({ outcome }),
+    onPreflight: (status) => preflight.inc({ status }),
+  };
+}

@@ -1,0 +1,213 @@
+// Starts the webhook: TLS, the SecretProviderClass store, the preflight, the HTTPS app and the plain-HTTP probe
+// listener, and the certificate reloader. main.ts calls it with the environment's settings; tests call it
+// in-process with port 0 and their own adapters.
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { SecretPreflight } from '../aws/types.ts';
+import type { Config } from '../config.ts';
+import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
+import { createStore } from '../kube/create-store.ts';
+import type { SecretProviderClassStore } from '../kube/types.ts';
+import { CertificateReloader } from '../tls/reloader.ts';
+import { secureOptions } from '../tls/server-options.ts';
+import { loadServingCertificate, type ServingCertificate } from '../tls/serving-certificate.ts';
+import type { KeyPair } from '../tls/key-pair.ts';
+import { buildApp, httpsServerOf, type AppOptions, type Readiness } from './app.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Where createStore reads KUBERNETES_SERVICE_HOST / KUBECONFIG; defaults to process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** A ready store (tests); otherwise createStore({mode: config.kube}). */
+  readonly store?: SecretProviderClassStore;
+  /** Passed to createStore: a KubeConfig that pins a test CA. */
+  readonly kubeConfig?: KubeConfig;
+  /** A ready preflight (tests); otherwise built from the settings when DB_ACCESS_PREFLIGHT is not off. */
+  readonly preflight?: SecretPreflight;
+  readonly metrics?: Metrics;
+  /** Overrides the ports from config: 0 picks a free port, null disables the probe listener. */
+  readonly ports?: { readonly https?: number; readonly metrics?: number | null };
+  /** Server limits and overload settings (tests shorten them). */
+  readonly app?: Omit<AppOptions, 'https' | 'routes'>;
+  readonly tlsReload?: { readonly pollIntervalMs?: number; readonly debounceMs?: number };
+  /** Replaces the engine (tests only). */
+  readonly decide?: (request: AdmissionRequestInput, policy: EnginePolicy) => Decision;
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly probeApp: FastifyInstance | undefined;
+  /** https://host:port of the webhook. */
+  readonly url: string;
+  readonly port: number;
+  /** http://host:port of the probe listener, when enabled. */
+  readonly metricsUrl: string | undefined;
+  readonly metrics: Metrics;
+  /** The certificate being served now. */
+  certificate(): KeyPair;
+  /** Where the start-up certificate came from; for 'self-signed', the CA a client can pin. */
+  readonly tls: ServingCertificate;
+  /** Checks the certificate files now (the watcher and poll do this on their own). */
+  reloadCertificate(): Promise<void>;
+  /** Stops accepting, finishes requests in flight, then resolves. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const metrics = options.metrics ?? createMetrics();
+
+  // TLS first: a missing or bad file is a start-up error naming TLS_CERT_FILE / TLS_KEY_FILE.
+  const tls = await loadServingCertificate({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile });
+  if (tls.source === 'self-signed') {
+    logger.warn(
+      { fingerprint: tls.pair.fingerprint, subjectAltName: tls.pair.subjectAltName, notAfter: tls.pair.notAfter.toISOString() },
+      'no TLS_CERT_FILE/TLS_KEY_FILE: serving an in-memory self-signed certificate (for local use; clients must skip verification)',
+    );
+  }
+  metrics.certificateNotAfter.set(tls.pair.notAfter.getTime() / 1000);
+
+  let store = options.store;
+  let storeDescription = 'provided store';
+  if (!store) {
+    const created = createStore({
+      mode: config.kube,
+      env: options.env ?? process.env,
+      logger,
+      onCall: metrics.onKubeCall,
+      ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
+    });
+    store = created.store;
+    storeDescription = created.describe;
+  }
+
+  const preflight = options.preflight ?? (await createDefaultPreflight(config, logger));
+
+  let listening = false;
+  let shuttingDown = false;
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (!listening) reasons.push('not listening yet');
+    if (shuttingDown) reasons.push('shutting down');
+    return { ready: reasons.length === 0, reasons };
+  };
+
+  const deps = {
+    policy: config.policy,
+    preflightMode: config.preflight,
+    onKubeError: config.onKubeError,
+    store,
+    preflight,
+    logger,
+    metrics,
+    readiness,
+    ...(options.decide ? { decide: options.decide } : {}),
+  };
+  const app = buildApp(deps, { ...options.app, https: secureOptions(tls.pair), routes: 'webhook' });
+  const metricsPort = options.ports?.metrics === undefined ? (config.metricsPort === 0 ? null : config.metricsPort) : options.ports.metrics;
+  const probeApp = metricsPort === null ? undefined : buildApp(deps, { ...options.app, routes: 'probes' });
+
+  let reloader: CertificateReloader | undefined;
+  if (tls.source === 'files' && config.tlsCertFile && config.tlsKeyFile) {
+    const server = httpsServerOf(app);
+    reloader = new CertificateReloader({
+      certFile: config.tlsCertFile,
+      keyFile: config.tlsKeyFile,
+      initial: tls.pair,
+      // New connections get the new pair; open connections keep theirs (nothing is dropped).
+      apply: (pair) => server.setSecureContext(secureOptions(pair)),
+      logger,
+      onEvent: (event) => {
+        if (event.type === 'reloaded') {
+          metrics.certificateReloads.inc({ result: 'success' });
+          metrics.certificateNotAfter.set(event.pair.notAfter.getTime() / 1000);
+        } else {
+          metrics.certificateReloads.inc({ result: 'failure' });
+        }
+      },
+      ...(options.tlsReload ?? {}),
+    });
+  }
+
+  try {
+    await app.listen({ port: options.ports?.https ?? config.port, host: config.host, listenTextResolver: quietListen });
+    if (probeApp) await probeApp.listen({ port: metricsPort ?? 0, host: config.host, listenTextResolver: quietListen });
+  } catch (err) {
+    await Promise.allSettled([app.close(), probeApp?.close()]);
+    throw err;
+  }
+  reloader?.start();
+  listening = true;
+
+  const port = (app.server.address() as AddressInfo).port;
+  const probePort = probeApp ? (probeApp.server.address() as AddressInfo).port : undefined;
+  const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `https://${hostForUrl(displayHost)}:${port}`;
+  const metricsUrl = probePort === undefined ? undefined : `http://${hostForUrl(displayHost)}:${probePort}`;
+  logger.info(
+    {
+      address: config.host,
+      port,
+      metricsPort: probePort ?? null,
+      tls: tls.source,
+      fingerprint: tls.pair.fingerprint,
+      notAfter: tls.pair.notAfter.toISOString(),
+      store: storeDescription,
+      preflight: config.preflight,
+      environment: config.environment,
+      region: config.region,
+    },
+    `db-access-webhook listening on ${url}/mutate`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    probeApp,
+    url,
+    port,
+    metricsUrl,
+    metrics,
+    tls,
+    certificate: () => reloader?.current ?? tls.pair,
+    reloadCertificate: async () => {
+      await reloader?.check();
+    },
+    close: () => {
+      closing ??= (async () => {
+        shuttingDown = true;
+        reloader?.stop();
+        logger.info({}, 'shutting down: no new connections; finishing requests in flight');
+        // The webhook first (it drains), then the probes, which keep answering "not ready" meanwhile.
+        await app.close();
+        await probeApp?.close();
+        logger.info({}, 'stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** fastify logs one line per bound address; ours below says it once, with the settings. */
+function quietListen(address: string): string {
+  return `bound ${address}`;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The Secrets Manager preflight for DB_ACCESS_PREFLIGHT=warn|deny; undefined when off. */
+async function createDefaultPreflight(config: Config, logger: Logger): Promise<SecretPreflight | undefined> {
+  if (config.preflight === 'off') return undefined;
+  // Loaded only when enabled: the AWS SDK is large and `npm start` should not pay for it by default.
+  const specifier = '../aws/preflight.ts';
+  const mod = (await import(specifier)) as {
+    createPreflight: (options: { region: string; orgTagKey: string; logger?: unknown }) => SecretPreflight;
+  };
+  return mod.createPreflight({ region: config.region, orgTagKey: config.preflightOrgTag, logger });
+}
