@@ -1,0 +1,114 @@
+// Processes under test run in their own child process, as in a cluster: the load generator must not share their
+// event loop. Each child gets the probe preloaded and answers samples over IPC.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ProbeSample } from './probe.ts';
+
+const PROBE_URL = pathToFileURL(fileURLToPath(new URL('./probe.ts', import.meta.url))).href;
+
+export interface StartOptions {
+  /** Main module to run. */
+  readonly file: string;
+  readonly env: Record<string, string>;
+  /** stdout and stderr go to this file (the server logs one line per admission; a pipe would load the parent). */
+  readonly logFile: string;
+  /** Extra node flags, e.g. --cpu-prof. */
+  readonly nodeFlags?: readonly string[];
+}
+
+export class ChildUnderTest {
+  readonly process: ChildProcess;
+  readonly startedAt: number;
+  readonly logFile: string;
+  #nextId = 1;
+  #pending = new Map<number, (sample: ProbeSample) => void>();
+  #exit: Promise<number | null>;
+
+  constructor(options: StartOptions) {
+    const fd = openSync(options.logFile, 'a');
+    this.logFile = options.logFile;
+    this.startedAt = performance.now();
+    this.process = spawn(
+      process.execPath,
+      ['--expose-gc', `--import=${PROBE_URL}`, ...(options.nodeFlags ?? []), options.file],
+      {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
+        stdio: ['ignore', fd, fd, 'ipc'],
+      },
+    );
+    closeSync(fd);
+    this.#exit = new Promise((resolve) => {
+      this.process.once('exit', (code, signal) => resolve(code ?? (signal === null ? null : -1)));
+    });
+    this.process.on('message', (message: unknown) => {
+      const sample = message as Partial<ProbeSample> | null;
+      if (sample?.probe !== 'sample' || typeof sample.id !== 'number') return;
+      const resolve = this.#pending.get(sample.id);
+      this.#pending.delete(sample.id);
+      resolve?.(sample as ProbeSample);
+    });
+  }
+
+  get pid(): number {
+    return this.process.pid ?? -1;
+  }
+
+  get exited(): boolean {
+    return this.process.exitCode !== null || this.process.signalCode !== null;
+  }
+
+  /** Memory, CPU and event-loop delay of the child; `gc` forces a full GC first. */
+  sample(options: { gc?: boolean; resetEventLoop?: boolean } = {}): Promise<ProbeSample> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`child ${this.pid} did not answer a probe sample within 10 s`));
+      }, 10_000);
+      this.#pending.set(id, (sample) => {
+        clearTimeout(timer);
+        resolve(sample);
+      });
+      this.process.send({ probe: 'sample', id, ...options });
+    });
+  }
+
+  /** Generic message to the child (used by the echo server to switch its canned answer). */
+  send(message: unknown): Promise<void> {
+    return new Promise((resolve, reject) => this.process.send(message as object, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code (null when killed). */
+  async stop(graceMs = 10_000): Promise<number | null> {
+    if (this.exited) return this.process.exitCode;
+    this.process.kill('SIGTERM');
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), graceMs);
+    try {
+      return await this.#exit;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  waitExit(): Promise<number | null> {
+    return this.#exit;
+  }
+}
+
+/** Polls `check` every `intervalMs` until it resolves true; rejects after `timeoutMs` or if the child exits. */
+export async function waitUntil(
+  child: ChildUnderTest,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+  intervalMs = 5,
+): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (child.exited) throw new Error(`child exited (code ${child.process.exitCode}) before it was ready; see ${child.logFile}`);
+    if (await check().catch(() => false)) return performance.now();
+    if (performance.now() > deadline) throw new Error(`child not ready within ${timeoutMs} ms; see ${child.logFile}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -1,0 +1,166 @@
+// Everything the processes under test need: a CA the client pins, a serving certificate for the Service name,
+// the in-test Kubernetes API (kubeconfig on disk for the child), free ports and a scratch directory.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestCa, issueCertificate } from '../../test/helpers/test-ca.ts';
+import type { TestCa } from '../../test/helpers/test-ca.ts';
+import { kubeConfigFor, startFakeKubeApi } from '../../test/helpers/fake-kube-api.ts';
+import type { FakeKubeApi } from '../../test/helpers/fake-kube-api.ts';
+import { ChildUnderTest, waitUntil } from './child.ts';
+import { Pool } from 'undici';
+import { LoadClient } from './load.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SERVER_MAIN = path.join(REPO_ROOT, 'src/server/main.ts');
+export const ECHO_MAIN = path.join(REPO_ROOT, 'bench/echo-server.ts');
+/** The name kube-apiserver checks: `<service>.<namespace>.svc`. */
+export const SERVICE_DNS_NAME = 'db-access-webhook.db-access-webhook.svc';
+/** The apiserver always appends its own deadline. */
+export const MUTATE_PATH = '/mutate?timeout=10s';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface BenchEnvironment {
+  readonly dir: string;
+  readonly ca: TestCa;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly kubeApi: FakeKubeApi;
+  readonly kubeconfigFile: string;
+  close(): Promise<void>;
+}
+
+export async function createEnvironment(): Promise<BenchEnvironment> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'db-access-bench-'));
+  const ca = await createTestCa('db-access-webhook bench CA');
+  const leaf = await issueCertificate(ca, { dnsNames: [SERVICE_DNS_NAME, 'localhost'], ipAddresses: ['127.0.0.1'] });
+  const certFile = path.join(dir, 'tls.crt');
+  const keyFile = path.join(dir, 'tls.key');
+  writeFileSync(certFile, leaf.cert);
+  writeFileSync(keyFile, leaf.key, { mode: 0o600 });
+  const kubeApi = await startFakeKubeApi();
+  const kubeconfigFile = path.join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigFile, kubeConfigFor(kubeApi).exportConfig(), { mode: 0o600 });
+  return {
+    dir,
+    ca,
+    certFile,
+    keyFile,
+    kubeApi,
+    kubeconfigFile,
+    async close() {
+      await kubeApi.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunningTarget {
+  readonly name: 'webhook' | 'echo';
+  readonly child: ChildUnderTest;
+  readonly port: number;
+  readonly metricsPort: number;
+  readonly origin: string;
+  /** ms from spawn to the first 200 on /readyz. */
+  readonly readyMs: number;
+  client(maxConnections: number): LoadClient;
+}
+
+export interface TargetOptions {
+  readonly nodeFlags?: readonly string[];
+  /** Extra environment for the webhook (e.g. DB_ACCESS_KUBE=memory). */
+  readonly env?: Record<string, string>;
+  /** Use the embedded defaults: no certificate files, no kubeconfig (what `npm start` does). */
+  readonly embeddedDefaults?: boolean;
+}
+
+/** The webhook's environment: the real main, our certificate, the fake API through KUBECONFIG. */
+export function webhookEnv(env: BenchEnvironment, port: number, metricsPort: number, options: TargetOptions = {}): Record<string, string> {
+  const base: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    METRICS_PORT: String(metricsPort),
+    DB_ACCESS_ENVIRONMENT: 'prod',
+    AWS_REGION: 'eu-west-1',
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+  };
+  if (options.embeddedDefaults !== true) {
+    Object.assign(base, {
+      TLS_CERT_FILE: env.certFile,
+      TLS_KEY_FILE: env.keyFile,
+      DB_ACCESS_KUBE: 'cluster',
+      KUBECONFIG: env.kubeconfigFile,
+    });
+  }
+  return { ...base, ...options.env };
+}
+
+async function readyCheck(client: LoadClient | Pool): Promise<boolean> {
+  const pool = client instanceof LoadClient ? client.pool : client;
+  const response = await pool.request({ path: '/readyz', method: 'GET' });
+  await response.body.dump();
+  return response.statusCode === 200;
+}
+
+async function startTarget(
+  env: BenchEnvironment,
+  name: 'webhook' | 'echo',
+  options: TargetOptions,
+): Promise<RunningTarget> {
+  const port = await freePort();
+  const metricsPort = name === 'webhook' ? await freePort() : 0;
+  const childEnv =
+    name === 'webhook'
+      ? webhookEnv(env, port, metricsPort, options)
+      : { PORT: String(port), HOST: '127.0.0.1', TLS_CERT_FILE: env.certFile, TLS_KEY_FILE: env.keyFile, NODE_ENV: 'production' };
+  const child = new ChildUnderTest({
+    file: name === 'webhook' ? SERVER_MAIN : ECHO_MAIN,
+    env: childEnv,
+    logFile: path.join(env.dir, `${name}-${port}.log`),
+    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+  });
+  const origin = `https://127.0.0.1:${port}`;
+  // With the embedded self-signed certificate there is nothing to pin: poll the plain-HTTP metrics port, as the
+  // kubelet's probes do. Otherwise poll over TLS, which also proves the serving certificate is in place.
+  const probeClient =
+    options.embeddedDefaults === true
+      ? new Pool(`http://127.0.0.1:${metricsPort}`, { connections: 1 })
+      : new LoadClient({ origin, ca: env.ca.cert, servername: SERVICE_DNS_NAME, maxConnections: 1 });
+  let readyAt: number;
+  try {
+    readyAt = await waitUntil(child, () => readyCheck(probeClient));
+  } catch (error) {
+    await child.stop(2_000);
+    throw error;
+  } finally {
+    await probeClient.close();
+  }
+  return {
+    name,
+    child,
+    port,
+    metricsPort,
+    origin,
+    readyMs: readyAt - child.startedAt,
+    client: (maxConnections) => new LoadClient({ origin, ca: env.ca.cert, servername: SERVICE_DNS_NAME, maxConnections }),
+  };
+}
+
+export function startWebhook(env: BenchEnvironment, options: TargetOptions = {}): Promise<RunningTarget> {
+  return startTarget(env, 'webhook', options);
+}
+
+export function startEcho(env: BenchEnvironment, options: TargetOptions = {}): Promise<RunningTarget> {
+  return startTarget(env, 'echo', options);
+}

@@ -1,0 +1,213 @@
+// `npm run bench`: every benchmark of issue 6, side by side in one run, on this machine.
+//   npm run bench                  full run (~10 min, includes the 5-minute soak); writes bench/results.json and
+//                                  the generated section of BENCHMARKS.md
+//   npm run bench -- --quick       tiny workload (seconds), prints a summary; nothing written unless --out FILE
+//   BENCH_QUICK=1                  same as --quick
+//   BENCH_ONLY=engine,throughput,cold,soak,startup   run a subset (never written to BENCHMARKS.md)
+//   BENCH_CPU_PROF=DIR             run the webhook under --cpu-prof, profiles written to DIR on exit
+//   BENCH_SOAK_RATE=N              soak rate in admissions per second (default 200)
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { runEngineBenchmarks } from './engine.ts';
+import { bodyTemplate, fixtures } from './fixtures/reviews.ts';
+import { createEnvironment, startEcho, startWebhook } from './lib/environment.ts';
+import type { RunningTarget } from './lib/environment.ts';
+import { describeMachine } from './lib/machine.ts';
+import { evaluateTargets, recommendResources, writeResults } from './lib/report.ts';
+import type { BenchResults } from './lib/report.ts';
+import { round } from './lib/stats.ts';
+import { runCold } from './scenarios/cold.ts';
+import type { ColdSettings } from './scenarios/cold.ts';
+import { runSoak } from './scenarios/soak.ts';
+import type { SoakSettings } from './scenarios/soak.ts';
+import { runStartup } from './scenarios/startup.ts';
+import { runThroughput } from './scenarios/throughput.ts';
+import type { ThroughputRow, ThroughputSettings } from './scenarios/throughput.ts';
+
+export const SCENARIOS = ['engine', 'throughput', 'cold', 'soak', 'startup'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchSettings {
+  readonly engineBudgetMs: number;
+  readonly throughput: ThroughputSettings;
+  readonly cold: ColdSettings;
+  readonly soak: SoakSettings;
+  readonly startupRuns: number;
+}
+
+export const FULL: BenchSettings = {
+  engineBudgetMs: 2_000,
+  throughput: { concurrencies: [1, 16, 64], rounds: 2, warmupMs: 1_500, durationMs: 6_000 },
+  cold: { latenciesMs: [5, 50], admissions: 300, concurrency: 16, burst: 64 },
+  soak: {
+    ratePerSecond: 200,
+    maxConcurrency: 16,
+    segments: 5,
+    segmentMs: 60_000,
+    gapMs: 6_000,
+    warmupMs: 5_000,
+    apiLatencyMs: 5,
+  },
+  startupRuns: 5,
+};
+
+export const QUICK: BenchSettings = {
+  engineBudgetMs: 40,
+  throughput: { concurrencies: [1, 16], rounds: 1, warmupMs: 100, durationMs: 250 },
+  cold: { latenciesMs: [5, 50], admissions: 24, concurrency: 8, burst: 64 },
+  // The idle gap is shorter than the apiserver-relevant 5 s here: the quick run only keeps the code alive.
+  soak: { ratePerSecond: 150, maxConcurrency: 8, segments: 2, segmentMs: 600, gapMs: 500, warmupMs: 150, apiLatencyMs: 5 },
+  startupRuns: 1,
+};
+
+export interface RunOptions {
+  readonly quick: boolean;
+  readonly only?: readonly Scenario[];
+  readonly cpuProfileDir?: string;
+  readonly soakRate?: number;
+  readonly log?: (line: string) => void;
+  readonly command?: string;
+}
+
+export async function runBenchmarks(options: RunOptions): Promise<BenchResults> {
+  const started = performance.now();
+  const log = options.log ?? (() => {});
+  const base = options.quick ? QUICK : FULL;
+  const settings: BenchSettings =
+    options.soakRate === undefined ? base : { ...base, soak: { ...base.soak, ratePerSecond: options.soakRate } };
+  const wanted = new Set<Scenario>(options.only ?? SCENARIOS);
+  const machine = describeMachine();
+  const notes: string[] = [];
+  if (options.quick) notes.push('Quick mode: a tiny workload that only keeps the benchmark code working. Its timings mean nothing.');
+  if (machine.cpus <= 2) {
+    notes.push(
+      `${machine.cpus} cores shared by the load generator, the server under test and whatever else runs: absolute numbers drift, the side-by-side ratios much less.`,
+    );
+  }
+  const webhookFlags = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+  if (options.cpuProfileDir !== undefined) {
+    mkdirSync(options.cpuProfileDir, { recursive: true });
+    notes.push(`The webhook ran under --cpu-prof (profiles in ${options.cpuProfileDir}): its numbers are slower than normal.`);
+  }
+
+  const partial: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
+
+  if (wanted.has('engine')) {
+    log('engine alone…');
+    partial.engine = runEngineBenchmarks({ budgetMs: settings.engineBudgetMs });
+    for (const e of partial.engine) log(`engine ${e.name}: ${e.usPerDecision.mean} µs/decision (p99 ${e.usPerDecision.p99}), ${e.patchOps} ops`);
+  }
+
+  const env = await createEnvironment();
+  try {
+    if (wanted.has('throughput') || wanted.has('cold')) {
+      let webhook: RunningTarget | undefined;
+      let echo: RunningTarget | undefined;
+      try {
+        webhook = await startWebhook(env, { nodeFlags: webhookFlags });
+        if (wanted.has('throughput')) {
+          echo = await startEcho(env);
+          const rows: ThroughputRow[] = [];
+          for (const [pathName, make] of [
+            ['mutate', fixtures.typical],
+            ['pass-through', fixtures.passThrough],
+          ] as const) {
+            log(`${pathName} vs bare echo…`);
+            rows.push(
+              ...(await runThroughput({
+                webhook,
+                echo,
+                kubeApi: env.kubeApi,
+                path: pathName,
+                template: bodyTemplate(make()),
+                settings: settings.throughput,
+                log,
+              })),
+            );
+          }
+          partial.throughput = rows;
+        }
+        if (wanted.has('cold')) {
+          log('cold path…');
+          partial.cold = await runCold({ webhook, kubeApi: env.kubeApi, settings: settings.cold, runId: 'c', log });
+        }
+      } finally {
+        await echo?.child.stop();
+        await webhook?.child.stop();
+      }
+    }
+
+    if (wanted.has('soak')) {
+      log(`memory and stability (${round((settings.soak.segments * settings.soak.segmentMs) / 1000, 0)} s of load)…`);
+      const webhook = await startWebhook(env, { nodeFlags: webhookFlags });
+      try {
+        partial.soak = await runSoak({ webhook, kubeApi: env.kubeApi, settings: settings.soak, log });
+      } finally {
+        await webhook.child.stop();
+      }
+    }
+
+    if (wanted.has('startup')) {
+      log('start-up…');
+      partial.startup = await runStartup({ env, runs: settings.startupRuns, log });
+    }
+  } finally {
+    await env.close();
+  }
+
+  const withoutTargets = {
+    schema: 1 as const,
+    mode: options.quick ? ('quick' as const) : ('full' as const),
+    date: new Date().toISOString(),
+    command: options.command ?? (options.quick ? 'BENCH_QUICK=1 npm run bench' : 'npm run bench'),
+    machine,
+    durationS: round((performance.now() - started) / 1000, 1),
+    notes,
+    ...partial,
+  };
+  const resources = recommendResources(withoutTargets);
+  return { ...withoutTargets, targets: evaluateTargets(withoutTargets), ...(resources ? { resources } : {}) };
+}
+
+function parseOnly(value: string | undefined): Scenario[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const names = value.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name} (known: ${SCENARIOS.join(', ')})`);
+  }
+  return names as Scenario[];
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const outIndex = args.indexOf('--out');
+  const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
+  const only = parseOnly(process.env.BENCH_ONLY);
+  const soakRate = process.env.BENCH_SOAK_RATE === undefined ? undefined : Number(process.env.BENCH_SOAK_RATE);
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const results = await runBenchmarks({
+    quick,
+    ...(only ? { only } : {}),
+    ...(process.env.BENCH_CPU_PROF ? { cpuProfileDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
+    ...(soakRate !== undefined && Number.isFinite(soakRate) && soakRate > 0 ? { soakRate } : {}),
+    log: (line) => console.log(`[bench] ${line}`),
+    command: ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' '),
+  });
+  for (const t of results.targets) console.log(`[bench] ${t.met === undefined ? 'NOT RUN' : t.met ? 'MET    ' : 'MISSED '} ${t.benchmark}: ${t.measured}`);
+  if (!quick && only === undefined && process.env.BENCH_CPU_PROF === undefined) {
+    writeResults(results, { json: path.join(here, 'results.json'), markdown: path.join(here, '..', 'BENCHMARKS.md') });
+    console.log('[bench] wrote bench/results.json and BENCHMARKS.md');
+  } else if (out !== undefined) {
+    writeResults(results, { json: path.resolve(out), markdown: path.resolve(`${out}.md`) });
+    console.log(`[bench] wrote ${out} and ${out}.md`);
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
