@@ -1,0 +1,372 @@
+// decide() on hostile and edge-case input, beyond the golden files. Never throws, never a 500, never lets the pod
+// choose another organization, and its patch is always valid and idempotent.
+import fc from 'fast-check';
+import t from 'tap';
+import { parse } from 'yaml';
+import {
+  decide,
+  INJECTED_ENV_NAMES,
+  podFromRequest,
+  type AdmissionRequestInput,
+  type Decision,
+  type EnginePolicy,
+} from '../../src/engine/index.ts';
+import { applyPatch } from '../helpers/apply-patch.ts';
+import { validatePod, validateSecretProviderClass } from '../helpers/schemas.ts';
+
+const policy: EnginePolicy = {
+  environment: 'prod',
+  region: 'eu-west-1',
+  webhookNamespace: 'db-access-webhook',
+  excludedNamespaces: [],
+  usePodIdentity: false,
+  urlFromSecret: false,
+};
+
+type Rec = Record<string, unknown>;
+
+function request(object: unknown, extra: Rec = {}): AdmissionRequestInput {
+  return {
+    uid: 'u',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    operation: 'CREATE',
+    namespace: 'acme',
+    object,
+    ...extra,
+  };
+}
+
+function pod(annotations: Rec, spec: Rec, metadata: Rec = {}): Rec {
+  return { metadata: { name: 'shop', annotations: { 'db-access/enabled': 'true', ...annotations }, ...metadata }, spec };
+}
+
+function injected(d: Decision) {
+  if (d.action !== 'inject') throw new Error(`expected inject, got ${d.action}: ${'message' in d ? d.message : ''}`);
+  return d;
+}
+
+t.test('the organization is request.namespace, whatever the pod says', async (t) => {
+  const p = pod({ 'db-access/app': 'shop' }, { containers: [{ name: 'c' }] }, {
+    namespace: 'other-org',
+    labels: { organization: 'other-org' },
+    generateName: 'other-org-',
+  });
+  const d = injected(decide(request(p), policy));
+  t.equal(d.target.organization, 'acme');
+  t.equal(d.target.secretId, 'acme-prod-database-credentials');
+  t.equal(d.secretProviderClass.metadata.namespace, 'acme');
+  t.match(d.secretProviderClass.spec.parameters.objects, /objectName: acme-prod-database-credentials/);
+  t.notMatch(JSON.stringify(d), /other-org-prod/);
+});
+
+t.test('hostile request shapes never throw and get a specific 400 or a skip', async (t) => {
+  const cases: Array<[string, unknown, RegExp | string]> = [
+    ['request null', null, /^the admission request must be an object/],
+    ['request array', [], /^the admission request must be an object/],
+    ['object missing', request(undefined), /^request.object must be the Pod/],
+    ['object a string', request('pod'), /^request.object must be the Pod being created, got "pod"/],
+    ['metadata array', request({ metadata: [] }), /^metadata must be an object/],
+    ['annotations string', request({ metadata: { annotations: 'x' } }), /^metadata.annotations must be a map of strings/],
+    ['enabled number', request({ metadata: { annotations: { 'db-access/enabled': 1 } } }), 'db-access/enabled must be "true" or "false", got number 1'],
+    ['spec missing', request(pod({}, {}).metadata ? { metadata: pod({}, {}).metadata } : {}), /^spec must be an object/],
+    ['containers missing', request(pod({}, {})), /^spec.containers is missing/],
+    ['containers empty', request(pod({}, { containers: [] })), /^spec.containers is empty/],
+    ['initContainers object', request(pod({}, { containers: [{ name: 'a' }], initContainers: {} })), /^spec.initContainers must be a list/],
+    ['container null', request(pod({}, { containers: [null] })), /^spec.containers\[0\] must be a container object, got null/],
+    ['duplicate names', request(pod({}, { containers: [{ name: 'a' }, { name: 'a' }] })), /used twice/],
+    ['volumes string', request(pod({}, { containers: [{ name: 'a' }], volumes: 'v' })), /^spec.volumes must be a list/],
+    ['volume without name', request(pod({}, { containers: [{ name: 'a' }], volumes: [{}] })), /^spec.volumes\[0\] must be an object with a string name/],
+    ['mounts object', request(pod({}, { containers: [{ name: 'a', volumeMounts: {} }] })), /^container "a" volumeMounts must be a list/],
+    ['env entry without name', request(pod({}, { containers: [{ name: 'a', env: [{ value: 'x' }] }] })), /^container "a" env\[0\] must be an object with a string name/],
+    ['namespace missing', { ...request(pod({}, { containers: [{ name: 'a' }] })), namespace: undefined }, /^request.namespace undefined is not a valid namespace name/],
+    ['namespace object', { ...request(pod({}, { containers: [{ name: 'a' }] })), namespace: { x: 1 } }, /^request.namespace an object is not a valid/],
+    ['status wrong type', request(pod({ 'db-access/status': 1 }, { containers: [{ name: 'a' }] })), /^db-access\/status must be a string/],
+    ['status names nothing', request(pod({ 'db-access/status': '{"version":1,"app":"shop","secretProviderClass":"s","mountPath":"/m","containers":["gone"]}' }, { containers: [{ name: 'a' }] })), /names no container/],
+  ];
+  for (const [name, input, expected] of cases) {
+    const d = decide(input as AdmissionRequestInput, policy);
+    t.equal(d.action, 'deny', name);
+    if (d.action === 'deny') {
+      t.equal(d.code, 400, `${name}: 400`);
+      if (typeof expected === 'string') t.equal(d.message, expected, name);
+      else t.match(d.message, expected, name);
+    }
+  }
+  const skips: Array<[string, unknown, string]> = [
+    ['no resource or kind', { operation: 'CREATE', namespace: 'acme', object: {} }, 'not-a-pod'],
+    ['kind only', { kind: { group: '', kind: 'Pod' }, operation: 'DELETE' }, 'not-create'],
+    ['resource in another group', request({}, { resource: { group: 'x', resource: 'pods' } }), 'not-a-pod'],
+    ['kind disagrees', request({}, { kind: { group: '', kind: 'Secret' } }), 'not-a-pod'],
+    ['operation object', request({}, { operation: { op: 'CREATE' } }), 'not-create'],
+    ['subResource number', request({}, { subResource: 5 }), 'subresource'],
+  ];
+  for (const [name, input, reason] of skips) t.match(decide(input as AdmissionRequestInput, policy), { action: 'skip', reason }, name);
+});
+
+t.test('__proto__ and constructor keys cannot opt in, rename or pollute', async (t) => {
+  const raw =
+    '{"metadata":{"name":"shop","annotations":{"__proto__":{"db-access/enabled":"true"},"constructor":"x"}},' +
+    '"spec":{"containers":[{"name":"__proto__"}]}}';
+  t.match(decide(request(JSON.parse(raw)), policy), { action: 'skip', reason: 'not-opted-in' });
+
+  const raw2 =
+    '{"metadata":{"name":"shop","annotations":{"db-access/enabled":"true","db-access/containers":"constructor,__proto__"}},' +
+    '"spec":{"containers":[{"name":"__proto__","env":[{"name":"__proto__","value":"x"}]},{"name":"constructor"},{"name":"toString"}]}}';
+  const d = injected(decide(request(JSON.parse(raw2)), policy));
+  t.same(d.target.containers, ['__proto__', 'constructor'], 'names are matched exactly, in pod order');
+  const patched = applyPatch(JSON.parse(raw2), d.patch);
+  t.same(validatePod(patched), []);
+  t.equal(({} as Rec).polluted, undefined);
+
+  const raw3 = '{"metadata":{"name":"shop","annotations":{"db-access/enabled":"true","db-access/containers":"toString"}},"spec":{"containers":[{"name":"a"}]}}';
+  t.match(decide(request(JSON.parse(raw3)), policy), { action: 'deny', message: /names "toString", which is not a container/ });
+});
+
+t.test('excluded namespaces are skipped before anything could deny', async (t) => {
+  const broken = { metadata: { annotations: { 'db-access/enabled': 'maybe' } }, spec: 'x' };
+  for (const ns of ['kube-system', 'kube-public', 'kube-node-lease', 'db-access-webhook', 'legacy']) {
+    const d = decide(request(broken, { namespace: ns }), { ...policy, excludedNamespaces: ['legacy'] });
+    t.equal(d.action, 'skip', ns);
+    if (d.action === 'skip') {
+      t.equal(d.reason, 'excluded-namespace');
+      t.equal(d.warnings.length, 1);
+    }
+  }
+  t.same(decide(request({ metadata: { annotations: { 'db-access/enabled': 'false' } } }, { namespace: 'kube-system' }), policy).warnings, [], 'no warning for "false"');
+  t.same(decide(request({}, { namespace: 'kube-system' }), policy).warnings, [], 'no warning without the annotation');
+});
+
+t.test('warnings stay under 120 characters whatever the names', async (t) => {
+  const long = 'x'.repeat(300);
+  const d = injected(
+    decide(request(pod({ [`db-access/${long}`]: 'y' }, { containers: [{ name: 'c' }], serviceAccountName: long })), policy),
+  );
+  t.equal(d.warnings.length, 2);
+  for (const w of d.warnings) t.ok(w.length < 120, w);
+  const excluded = decide(request(pod({}, {}), { namespace: 'kube-system' }), { ...policy, webhookNamespace: long });
+  for (const w of excluded.warnings) t.ok(w.length < 120, w);
+  const many: Rec = {};
+  for (let i = 0; i < 50; i++) many[`db-access/typo-${i}`] = 'x';
+  const capped = injected(decide(request(pod(many, { containers: [{ name: 'c' }], serviceAccountName: 'db-access' })), policy));
+  t.equal(capped.warnings.length, 3, 'unknown-annotation warnings are capped');
+});
+
+t.test('service account: absent means "default"; the organization account earns no warning', async (t) => {
+  const none = injected(decide(request(pod({}, { containers: [{ name: 'c' }] })), policy));
+  t.match(none.warnings, [/^service account "default" is not "db-access"/]);
+  const legacy = injected(decide(request(pod({}, { containers: [{ name: 'c' }], serviceAccount: 'db-access' })), policy));
+  t.same(legacy.warnings, []);
+});
+
+t.test('env order, values and urlFromSecret', async (t) => {
+  const d = injected(decide(request(pod({}, { containers: [{ name: 'c' }] })), policy));
+  const env = (d.patch.find((op) => op.path === '/spec/containers/0/env') as { value: Rec[] }).value;
+  t.same(env.map((e) => e.name), INJECTED_ENV_NAMES);
+  const url = env.at(-1) as Rec;
+  t.equal(url.value, 'postgresql://$(DB_USER):$(DB_PASSWORD)@$(DB_HOST):$(DB_PORT)/$(DB_NAME)?sslmode=require');
+  // $(VAR) only expands from variables defined earlier in the list.
+  for (const ref of (url.value as string).matchAll(/\$\((\w+)\)/g)) {
+    t.ok(env.findIndex((e) => e.name === ref[1]) < env.length - 1, `${ref[1]} is defined before DATABASE_URL`);
+  }
+  t.same(env.find((e) => e.name === 'PGPASSWORD'), {
+    name: 'PGPASSWORD',
+    valueFrom: { secretKeyRef: { name: 'database-credentials-shop', key: 'password' } },
+  }, 'PG* read the Secret directly');
+
+  const u = injected(decide(request(pod({}, { containers: [{ name: 'c' }] })), { ...policy, urlFromSecret: true }));
+  const uenv = (u.patch.find((op) => op.path === '/spec/containers/0/env') as { value: Rec[] }).value;
+  t.same(uenv.at(-1), { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: 'database-credentials-shop', key: 'url' } } });
+  t.match(u.secretProviderClass.spec.secretObjects[0]?.data.at(-1), { objectName: 'DATABASE_URL', key: 'url' });
+  t.match(parse(u.secretProviderClass.spec.parameters.objects ?? ''), [{ jmesPath: [{}, {}, {}, {}, {}, { path: 'url', objectAlias: 'DATABASE_URL' }] }]);
+
+  // Switching the policy on an already-injected pod replaces just DATABASE_URL's entries, keeping the order.
+  const patched = applyPatch(pod({}, { containers: [{ name: 'c' }] }), d.patch);
+  const switched = injected(decide(request(patched), { ...policy, urlFromSecret: true }));
+  const after = applyPatch(patched, switched.patch) as { spec: { containers: Array<{ env: Rec[] }> } };
+  t.same(after.spec.containers[0]?.env.map((e) => e.name), INJECTED_ENV_NAMES);
+  t.same(after.spec.containers[0]?.env.at(-1), uenv.at(-1));
+});
+
+t.test('SecretProviderClass objects cannot be injected through configuration either', async (t) => {
+  const evil = { ...policy, environment: 'prod\n- objectName: other', region: 'eu"\nx: y' };
+  const d = injected(decide(request(pod({}, { containers: [{ name: 'c' }] })), evil));
+  const objects = parse(d.secretProviderClass.spec.parameters.objects ?? '') as Rec[];
+  t.equal(objects.length, 1);
+  t.equal(objects[0]?.objectName, 'acme-prod\n- objectName: other-database-credentials');
+  t.equal(d.secretProviderClass.spec.parameters.region, 'eu"\nx: y');
+  t.same(validateSecretProviderClass(d.secretProviderClass), []);
+  t.equal(d.secretProviderClass.spec.parameters.usePodIdentity, undefined);
+  const pi = injected(decide(request(pod({}, { containers: [{ name: 'c' }] })), { ...policy, usePodIdentity: true }));
+  t.equal(pi.secretProviderClass.spec.parameters.usePodIdentity, 'true');
+});
+
+t.test('reinvocation: the containers annotation can name a container another webhook added', async (t) => {
+  const first = injected(decide(request(pod({ 'db-access/containers': 'app' }, { containers: [{ name: 'app' }] })), policy));
+  const patched = applyPatch(pod({ 'db-access/containers': 'app' }, { containers: [{ name: 'app' }] }), first.patch) as Rec;
+  const added = applyPatch(patched, [{ op: 'add', path: '/spec/containers/-', value: { name: 'late' } }]);
+  const unnamed = injected(decide(request(added), policy));
+  t.same(unnamed.patch, [], 'not named: nothing for the late container');
+  const named = applyPatch(added, [{ op: 'replace', path: '/metadata/annotations/db-access~1containers', value: 'app,late' }]);
+  const again = injected(decide(request(named), policy));
+  t.same(again.target.containers, ['app', 'late']);
+  const result = applyPatch(named, again.patch);
+  t.same(validatePod(result), []);
+  t.same(injected(decide(request(result), policy)).patch, [], 'and then stable');
+  // Narrowing the list strips what we injected into the container left out.
+  const narrowed = applyPatch(result, [{ op: 'replace', path: '/metadata/annotations/db-access~1containers', value: 'late' }]);
+  const strip = injected(decide(request(narrowed), policy));
+  const final = applyPatch(narrowed, strip.patch) as { spec: { containers: Rec[] } };
+  t.same(final.spec.containers[0], { name: 'app', volumeMounts: [], env: [] }, 'app is back to nothing of ours');
+});
+
+t.test('a stale or partial injection is repaired without duplicates', async (t) => {
+  const base = pod({}, { containers: [{ name: 'c', env: [{ name: 'A', value: '1' }] }] });
+  const d = injected(decide(request(base), policy));
+  const patched = applyPatch(base, d.patch) as { spec: { containers: Array<{ env: Rec[]; volumeMounts: Rec[] }> } };
+  // Someone deleted one of our vars and duplicated another; the volume mount moved elsewhere.
+  const broken = structuredClone(patched);
+  const env = broken.spec.containers[0]!.env;
+  env.splice(3, 1);
+  env.push({ name: 'DB_HOST', value: 'evil' });
+  broken.spec.containers[0]!.volumeMounts[0]!.mountPath = '/elsewhere';
+  const repair = injected(decide(request(broken), policy));
+  const repaired = applyPatch(broken, repair.patch);
+  t.same(validatePod(repaired), []);
+  t.same(repaired, patched, 'back to exactly the first injection');
+});
+
+t.test('the patch does not grow with the pod', async (t) => {
+  const big = (n: number) =>
+    pod({}, {
+      containers: Array.from({ length: 10 }, (_, c) => ({
+        name: `c${c}`,
+        env: Array.from({ length: n }, (_, i) => ({ name: `VAR_${i}`, value: String(i) })),
+        volumeMounts: [{ name: 'data', mountPath: '/data' }],
+      })),
+      volumes: [{ name: 'data', emptyDir: {} }],
+    });
+  const small = injected(decide(request(big(1)), policy));
+  const large = injected(decide(request(big(150)), policy));
+  t.same(large.patch, small.patch, '1,500 env vars across 10 containers: the same patch as 10');
+  t.same(injected(decide(request(applyPatch(big(150), large.patch)), policy)).patch, []);
+});
+
+t.test('podFromRequest', async (t) => {
+  t.same(podFromRequest({ object: { a: 1 } }), { a: 1 });
+  t.equal(podFromRequest({ object: [] }), undefined);
+  t.equal(podFromRequest(null), undefined);
+});
+
+// Plausible pods with hostile corners: every answer is an answer, and every patch applies, is valid and idempotent.
+const names = fc.constantFrom('app', 'side', 'init', '__proto__', 'constructor', 'a/b', 'x~1');
+const envVar = fc.oneof(
+  { weight: 9, arbitrary: fc.record({ name: fc.constantFrom('DB_HOST', 'FOO', 'DATABASE_URL', 'PGSSLMODE', '__proto__'), value: fc.string({ maxLength: 5 }) }) },
+  { weight: 1, arbitrary: fc.anything({ maxDepth: 1 }) },
+);
+const mount = fc.oneof(
+  { weight: 9, arbitrary: fc.record({ name: fc.constantFrom('database-secrets', 'data', 'cfg'), mountPath: fc.constantFrom('/mnt/secrets-store', '/mnt/secrets-store/', '/data', '/x') }) },
+  { weight: 1, arbitrary: fc.anything({ maxDepth: 1 }) },
+);
+const container = fc.record(
+  {
+    name: fc.oneof({ weight: 19, arbitrary: names }, { weight: 1, arbitrary: fc.anything({ maxDepth: 0 }) }),
+    env: fc.oneof({ weight: 8, arbitrary: fc.array(envVar, { maxLength: 4 }) }, fc.constant(null), fc.anything({ maxDepth: 0 })),
+    volumeMounts: fc.oneof({ weight: 8, arbitrary: fc.array(mount, { maxLength: 3 }) }, fc.constant(null)),
+    restartPolicy: fc.constant('Always'),
+  },
+  { requiredKeys: ['name'] },
+);
+const annotationValue = fc.oneof(
+  fc.constantFrom('true', 'false', 'app', 'app,side', 'init , app', '/mnt/x', '/mnt/secrets-store/', 'rel', 'Bad_Name', 'yes'),
+  fc.anything({ maxDepth: 0 }),
+);
+const podArb = fc.record(
+  {
+    metadata: fc.record(
+      {
+        name: fc.oneof(fc.constantFrom('shop', 'Bad', ''), fc.anything({ maxDepth: 0 })),
+        generateName: fc.constantFrom('web-7d4b9c6f5d-', 'x-', ''),
+        labels: fc.dictionary(fc.constantFrom('app', 'app.kubernetes.io/name', 'pod-template-hash'), fc.constantFrom('web', 'Web', '7d4b9c6f5d')),
+        annotations: fc.oneof(
+          {
+            weight: 9,
+            arbitrary: fc.record(
+              {
+                'db-access/enabled': fc.oneof({ weight: 8, arbitrary: fc.constant('true') }, annotationValue),
+                'db-access/app': fc.oneof({ weight: 8, arbitrary: fc.constantFrom('web', 'shop') }, annotationValue),
+                'db-access/containers': fc.oneof({ weight: 8, arbitrary: fc.constantFrom('app', 'app', 'app,side', ' init , app', 'app,__proto__') }, annotationValue),
+                'db-access/mount-path': fc.oneof({ weight: 8, arbitrary: fc.constantFrom('/mnt/x', '/mnt/secrets-store/', '/data') }, annotationValue),
+                'db-access/status': fc.constantFrom(
+                  '{"version":1,"app":"web","secretProviderClass":"web-database-secrets","mountPath":"/mnt/secrets-store","containers":["app"]}',
+                  '{"version":1,"app":"x","secretProviderClass":"x-database-secrets","mountPath":"/data","containers":["side","init"]}',
+                  '{"version":1,"app":"web","secretProviderClass":"web-database-secrets","mountPath":"/mnt/x","containers":["app","__proto__"]}',
+                  'junk',
+                ),
+                'db-access/x': fc.constant('typo'),
+              },
+              { requiredKeys: ['db-access/enabled'] },
+            ),
+          },
+          { weight: 1, arbitrary: fc.anything({ maxDepth: 1 }) },
+        ),
+        ownerReferences: fc.array(fc.record({ kind: fc.constantFrom('ReplicaSet', 'Job', 'StatefulSet'), name: fc.constantFrom('web-7d4b9c6f5d', 'job-29390400', 'db'), controller: fc.boolean() }), { maxLength: 2 }),
+      },
+      { requiredKeys: ['annotations'] },
+    ),
+    spec: fc.record(
+      {
+        containers: fc.oneof({ weight: 9, arbitrary: fc
+            .uniqueArray(container, { minLength: 1, maxLength: 3, selector: (c) => c.name })
+            .map((cs) => (cs.some((c) => c.name === 'app') ? cs : [{ name: 'app' }, ...cs])) }, fc.anything({ maxDepth: 1 })),
+        initContainers: fc.oneof(fc.uniqueArray(container, { maxLength: 2, selector: (c) => c.name }), fc.constant(null)),
+        volumes: fc.oneof(fc.array(fc.oneof(fc.record({ name: fc.constantFrom('database-secrets', 'data') }), fc.anything({ maxDepth: 0 })), { maxLength: 2 }), fc.constant(null)),
+        serviceAccountName: fc.constantFrom('db-access', 'default'),
+      },
+      { requiredKeys: ['containers'] },
+    ),
+  },
+  { requiredKeys: ['metadata', 'spec'] },
+);
+
+t.test('fuzz: never throws, never 500, patches apply and are idempotent', async (t) => {
+  let injectedCount = 0;
+  fc.assert(
+    fc.property(podArb, fc.constantFrom('acme', 'kube-system', 'Bad_NS'), (generated, namespace) => {
+      const object = JSON.parse(JSON.stringify(generated)) as Rec; // real requests are JSON
+      const req = request(object, { namespace });
+      const d = decide(req, policy);
+      if (d.action === 'deny') {
+        if (d.code !== 400 || d.message.length === 0) throw new Error(`bad denial ${d.code} ${d.message}`);
+        return;
+      }
+      for (const w of d.warnings) if (w.length >= 120) throw new Error(`long warning ${w}`);
+      if (d.action !== 'inject') return;
+      injectedCount++;
+      const patched = applyPatch(object, d.patch) as { spec: { containers?: Rec[]; initContainers?: Rec[]; volumes?: Rec[] } };
+      const ours = (patched.spec.volumes ?? []).filter((v) => v.name === 'database-secrets');
+      if (ours.length !== 1) throw new Error('exactly one database-secrets volume');
+      const before = object as { spec: { containers?: Rec[]; initContainers?: Rec[] } };
+      const beforeByName = new Map([...(before.spec.initContainers ?? []), ...(before.spec.containers ?? [])].map((c) => [c.name, c]));
+      const list = (v: unknown): Rec[] => (Array.isArray(v) ? v.filter((x): x is Rec => typeof x === 'object' && x !== null) : []);
+      const oursIn = (c: Rec | undefined) => ({
+        mounts: list(c?.volumeMounts).filter((m) => m.name === 'database-secrets').length,
+        env: list(c?.env).filter((e) => INJECTED_ENV_NAMES.includes(e.name as string)).map((e) => e.name),
+      });
+      for (const c of [...(patched.spec.initContainers ?? []), ...(patched.spec.containers ?? [])]) {
+        const now = oursIn(c);
+        if (d.target.containers.includes(c.name as string)) {
+          if (now.mounts !== 1) throw new Error(`one mount in targeted ${String(c.name)}`);
+          if (JSON.stringify(now.env) !== JSON.stringify(INJECTED_ENV_NAMES)) throw new Error(`env in ${String(c.name)}`);
+        } else {
+          const was = oursIn(beforeByName.get(c.name));
+          if (now.mounts > was.mounts || now.env.length > was.env.length) throw new Error(`added to untargeted ${String(c.name)}`);
+        }
+      }
+      const again = decide({ ...req, object: patched }, policy);
+      if (again.action !== 'inject' || again.patch.length !== 0) throw new Error(`not idempotent: ${JSON.stringify(again)}`);
+    }),
+    { numRuns: 3000, seed: 20261128 },
+  );
+  t.ok(injectedCount > 50, `the fuzzer reached injection (${injectedCount} times)`);
+});
