@@ -1,0 +1,144 @@
+// The webhook over real HTTPS, called the way kube-apiserver calls it.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request as httpRequest } from 'node:http';
+import { httpsServerOf } from '../../src/server/app.ts';
+import { createDevCa } from '../../src/tls/dev-certificates.ts';
+import { applyPatch } from '../helpers/apply-patch.ts';
+import { startTestServer } from '../helpers/start-server.ts';
+import { createWebhookClient, optedIn } from '../helpers/webhook-client.ts';
+
+const review = JSON.parse(
+  readFileSync(new URL('../fixtures/admission/08-pod-create-kube-apiserver-1.24.review.json', import.meta.url), 'utf8'),
+);
+
+t.test('an admission over HTTPS with the CA pinned and the service SAN checked, on one kept-alive connection', async (t) => {
+  const ts = await startTestServer();
+  t.teardown(() => ts.close());
+  let connections = 0;
+  httpsServerOf(ts.server.app).on('secureConnection', () => connections++);
+  const client = ts.client();
+  for (let i = 0; i < 5; i++) {
+    const r = optedIn(review);
+    r.request.uid = `uid-${i}`;
+    const res = await client.mutate(r);
+    t.equal(res.status, 200);
+    t.equal(res.json.response.uid, `uid-${i}`);
+    t.equal(res.json.response.patchType, 'JSONPatch');
+    const patch = JSON.parse(Buffer.from(res.json.response.patch, 'base64').toString('utf8'));
+    const pod = applyPatch(r.request.object, patch) as any;
+    t.ok(pod.spec.containers.every((c: any) => c.env.some((e: any) => e.name === 'DB_PASSWORD')));
+  }
+  t.equal(connections, 1, 'keep-alive: one TLS connection for five requests');
+});
+
+t.test('a client that expects another name is refused by its own verification', async (t) => {
+  const ts = await startTestServer();
+  t.teardown(() => ts.close());
+  const wrong = createWebhookClient({ url: ts.url, ca: ts.ca, servername: 'other.default.svc' });
+  t.teardown(() => wrong.close());
+  await t.rejects(wrong.mutate(optedIn(review)), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  const stranger = await createDevCa('some other CA');
+  const otherCa = createWebhookClient({ url: ts.url, ca: stranger.cert });
+  t.teardown(() => otherCa.close());
+  await t.rejects(otherCa.mutate(optedIn(review)), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'another CA does not vouch for it');
+});
+
+t.test('TLS 1.2 and 1.3 are accepted, TLS 1.1 is refused', async (t) => {
+  const ts = await startTestServer();
+  t.teardown(() => ts.close());
+  const { port } = new URL(ts.url);
+  const handshake = (version: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3') =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect({
+        host: '127.0.0.1',
+        port: Number(port),
+        ca: ts.ca,
+        servername: 'db-access-webhook.db-access-webhook.svc',
+        minVersion: version,
+        maxVersion: version,
+        // OpenSSL 3 refuses TLS 1.1 at its default security level even on the client; lower it so that the
+        // refusal we see is the server's.
+        ciphers: version === 'TLSv1.1' ? 'DEFAULT:@SECLEVEL=0' : undefined,
+      }, () => {
+        const v = s.getProtocol() ?? '';
+        s.end();
+        resolve(v);
+      });
+      s.once('error', reject);
+    });
+  t.equal(await handshake('TLSv1.2'), 'TLSv1.2');
+  t.equal(await handshake('TLSv1.3'), 'TLSv1.3');
+  await t.rejects(handshake('TLSv1.1'));
+});
+
+t.test('server limits: keep-alive beyond the apiserver idle 90 s, explicit header and request timeouts', async (t) => {
+  const ts = await startTestServer();
+  t.teardown(() => ts.close());
+  const server = ts.server.app.server;
+  t.ok(server.keepAliveTimeout >= 95_000, `keepAliveTimeout ${server.keepAliveTimeout}`);
+  t.equal(server.headersTimeout, 10_000);
+  t.equal(server.requestTimeout, 30_000);
+});
+
+t.test('idle time on a kept-alive connection does not count against the header or request timeouts', async (t) => {
+  // Scaled down: an idle gap longer than headersTimeout and requestTimeout, shorter than keepAliveTimeout.
+  const ts = await startTestServer({ app: { keepAliveTimeoutMs: 5_000, headersTimeoutMs: 300, requestTimeoutMs: 600 } });
+  t.teardown(() => ts.close());
+  let connections = 0;
+  httpsServerOf(ts.server.app).on('secureConnection', () => connections++);
+  const client = ts.client();
+  t.equal((await client.mutate(optedIn(review))).status, 200);
+  await sleep(1_000);
+  t.equal((await client.mutate(optedIn(review))).status, 200);
+  t.equal(connections, 1, 'the same connection served both');
+});
+
+t.test('the probe listener: plain HTTP health, readiness and metrics, no webhook', async (t) => {
+  const ts = await startTestServer({ probes: true });
+  t.teardown(() => ts.close());
+  const base = ts.server.metricsUrl;
+  t.ok(base?.startsWith('http://'));
+  const get = (path: string, method = 'GET') =>
+    new Promise<{ status: number; body: string; type: string }>((resolve, reject) => {
+      const req = httpRequest(`${base}${path}`, { method }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  t.same(JSON.parse((await get('/healthz')).body), { status: 'ok' });
+  t.same(JSON.parse((await get('/readyz')).body), { status: 'ready' });
+  const client = ts.client();
+  await client.mutate(optedIn(review));
+  const metrics = await get('/metrics');
+  t.equal(metrics.status, 200);
+  t.match(metrics.type, /text\/plain/);
+  t.match(metrics.body, /db_access_admissions_total\{outcome="injected"\} 1/);
+  t.match(metrics.body, /db_access_tls_certificate_not_after_seconds \d+/);
+  t.equal((await get('/mutate', 'POST')).status, 404, 'no webhook on the plain-HTTP port');
+  // The HTTPS port serves the probes too.
+  const https = await client.get('/readyz');
+  t.equal(https.status, 200);
+});
+
+t.test('readiness turns false while shutting down', async (t) => {
+  const ts = await startTestServer({ probes: true });
+  const client = ts.client();
+  t.equal((await client.get('/readyz')).status, 200);
+  const closing = ts.server.close();
+  const res = await fetch(`${ts.server.metricsUrl}/readyz`).catch(() => undefined);
+  if (res) {
+    t.equal(res.status, 503);
+    t.match(await res.json(), { status: 'not ready', reasons: ['shutting down'] });
+  } else {
+    t.pass('the probe listener was already closed');
+  }
+  await closing;
+  await ts.close();
+});
