@@ -149,13 +149,14 @@ export function createPreflight(options: PreflightOptions): Preflight {
     } else if (name === 'ThrottlingException' || name === 'TooManyRequestsException' || name === 'RequestLimitExceeded') {
       why = 'Secrets Manager is throttling requests';
     } else if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') {
-      why = "not allowed: check the webhook's IAM role grants secretsmanager:DescribeSecret";
+      why = "not allowed: the webhook's IAM role needs secretsmanager:DescribeSecret";
     } else if (name === 'CredentialsProviderError') {
       why = 'no AWS credentials: check IRSA or EKS Pod Identity for the webhook';
     } else {
       why = `Secrets Manager error (${name || 'unknown'})`;
     }
-    return { status: 'unavailable', message: clip(`preflight skipped for ${secretId}: ${why}`) };
+    // The reason first: if the message must be clipped, the secret name (known from the pod) goes, not the hint.
+    return { status: 'unavailable', message: clip(`preflight skipped: ${why} (${secretId})`) };
   }
 
   async function describe(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult> {
@@ -181,7 +182,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
       if (signal.aborted) return answer(timedOut(secretId), 'cache');
 
       let flight = flights.get(key);
-      if (flight === undefined) flight = startFlight(key, secretId, organization);
+      if (flight === undefined || flight.controller.signal.aborted) flight = startFlight(key, secretId, organization);
       const joined = flight;
       joined.waiters++;
       const result = await new Promise<PreflightResult>((resolve) => {
@@ -195,7 +196,11 @@ export function createPreflight(options: PreflightOptions): Preflight {
         };
         const onAbort = () => {
           settle(timedOut(secretId));
-          if (joined.waiters === 0) joined.controller.abort(signal.reason);
+          if (joined.waiters === 0) {
+            // Nobody waits any more: stop the call, and let the next check start afresh.
+            if (flights.get(key) === joined) flights.delete(key);
+            joined.controller.abort(signal.reason);
+          }
         };
         signal.addEventListener('abort', onAbort, { once: true });
         joined.promise.then(settle, () => settle(timedOut(secretId)));
@@ -227,7 +232,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
   }
 
   function timedOut(secretId: string): PreflightResult {
-    return { status: 'unavailable', message: clip(`preflight skipped for ${secretId}: Secrets Manager did not answer in time`) };
+    return { status: 'unavailable', message: clip(`preflight skipped: Secrets Manager did not answer in time (${secretId})`) };
   }
 
   function answer(result: PreflightResult, source: 'aws' | 'cache'): PreflightResult {
@@ -270,7 +275,7 @@ function networkCode(err: unknown): string | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return NETWORK_WORDS[code] ?? code;
+    if (typeof code === 'string' && (code in NETWORK_WORDS || /^E[A-Z_]+$/.test(code))) return NETWORK_WORDS[code] ?? code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;

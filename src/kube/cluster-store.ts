@@ -331,7 +331,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     // Dry runs must not share a flight with writers (and vice versa), nor different desired versions.
     const flightKey = `${key}\u0000${dryRun ? 'dry' : 'wet'}\u0000${fp}`;
     let flight = flights.get(flightKey);
-    if (flight === undefined) {
+    if (flight === undefined || flight.controller.signal.aborted) {
       const controller = new AbortController();
       const timer = setTimeout(
         () => controller.abort(new DOMException('SecretProviderClass flight exceeded its time limit', 'TimeoutError')),
@@ -344,10 +344,20 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         deadline: callerDeadline,
         promise: undefined as unknown as Promise<EnsureResult>,
       };
-      (created as { promise: Promise<EnsureResult> }).promise = run(desired, dryRun, fp, created).finally(() => {
-        clearTimeout(timer);
-        if (flights.get(flightKey) === created) flights.delete(flightKey);
-      });
+      (created as { promise: Promise<EnsureResult> }).promise = run(desired, dryRun, fp, created)
+        .catch((err: unknown) => {
+          // Once per flight, not per waiting pod; names and the reason only.
+          const status = err instanceof SecretProviderClassError ? err.status : undefined;
+          logger.warn(
+            { namespace: desired.metadata.namespace, name: desired.metadata.name, outcome: 'error', status },
+            err instanceof Error ? err.message : 'SecretProviderClass could not be ensured',
+          );
+          throw err;
+        })
+        .finally(() => {
+          clearTimeout(timer);
+          if (flights.get(flightKey) === created) flights.delete(flightKey);
+        });
       created.promise.catch(() => {}); // errors reach every waiter through their own race below
       flights.set(flightKey, created);
       flight = created;
@@ -368,8 +378,11 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       };
       const onAbort = () => {
         if (!settle()) return;
-        // The shared flight stops only when nobody is waiting for it any more.
-        if (joined.waiters === 0) joined.controller.abort(signal.reason);
+        // The shared flight stops only when nobody is waiting for it any more; the next caller starts afresh.
+        if (joined.waiters === 0) {
+          if (flights.get(flightKey) === joined) flights.delete(flightKey);
+          joined.controller.abort(signal.reason);
+        }
         reject(toError('ensuring', key, describeFailure(signal.reason, signal)));
       };
       signal.addEventListener('abort', onAbort, { once: true });

@@ -245,6 +245,17 @@ t.test('API errors become SecretProviderClassError that says what to check', asy
     t.match(e.message, /verb get/);
     t.same(calls, ['get:error']);
   });
+  t.test('a failure is logged once per flight, with names and the reason only', async (t) => {
+    const { api, store, logs } = await setup(t);
+    api.latencyMs = 20;
+    api.failNext(1, 403);
+    const errors = await Promise.all(Array.from({ length: 8 }, () => store.ensure(desired(), wet()).catch((e: unknown) => e)));
+    t.ok(errors.every((e) => e instanceof SecretProviderClassError && e.status === 403), 'every waiter gets the error');
+    const warned = logs.filter((l) => l.level === 'warn');
+    t.equal(warned.length, 1);
+    t.same(warned[0]?.obj, { namespace: 'acme', name: 'orders-database-secrets', outcome: 'error', status: 403 });
+    t.match(warned[0]?.msg, /RBAC/);
+  });
   t.test('403 on create names the create verb', async (t) => {
     const { api, store } = await setup(t);
     api.failNext(1, 403, { verbs: ['create'] });
@@ -411,6 +422,13 @@ t.test('single flight: a caller that gives up early does not cancel the others',
   t.ok((await early) instanceof SecretProviderClassError, 'the early caller gets its deadline error');
   t.same(await patient, { outcome: 'created' }, 'the patient caller gets the result');
   t.equal(api.count('create'), 1);
+});
+
+t.test('an abandoned flight is not joined: the next caller starts afresh', async (t) => {
+  const { api, store } = await setup(t);
+  api.hangNext(1);
+  await t.rejects(store.ensure(desired(), wet(100)), SecretProviderClassError);
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
 });
 
 t.test('cache entries expire, so a hand edit or deletion gets repaired', async (t) => {
