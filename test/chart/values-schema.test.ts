@@ -77,6 +77,7 @@ t.test('a bare `off` (YAML 1.1 boolean, as helm reads it) is rejected, the quote
 // Objects whose keys are the user's (label and annotation maps) must type their values; Kubernetes objects passed
 // through unchanged (affinity, tolerations, NetworkPolicy peers, EnvVar.valueFrom) are the apiserver's to validate.
 const PASS_THROUGH = new Set([
+  '/properties/global',
   '/properties/affinity',
   '/properties/tolerations/items',
   '/properties/networkPolicy/properties/webhookFrom/items',
@@ -108,7 +109,7 @@ t.test('the schema is strict at every object level', async (t) => {
 t.test('the schema and values.yaml name the same keys', async (t) => {
   // Every schema property is documented in values.yaml (so the values table is complete), and vice versa.
   // resources.limits.cpu is allowed but deliberately unset (see its comment), so resources' children are skipped.
-  const opaque = ['affinity', 'nodeSelector', 'podAnnotations', 'podLabels', 'annotations', 'labels', 'resources'];
+  const opaque = ['global', 'affinity', 'nodeSelector', 'podAnnotations', 'podLabels', 'annotations', 'labels', 'resources'];
   const schemaKeys: string[] = [];
   const walk = (node: unknown, path: string): void => {
     if (!isRecord(node) || !isRecord(node['properties'])) return;
