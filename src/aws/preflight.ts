@@ -29,12 +29,17 @@ export interface PreflightOptions {
   readonly client?: SecretsManagerClient;
   /** Extra client settings (endpoint, credentials, requestHandler); merged over the preflight's safe defaults. */
   readonly clientConfig?: SecretsManagerClientConfig;
-  /** Metric hook: one call per check() answer; `source` tells whether AWS was asked. */
-  readonly onResult?: (status: PreflightStatus, source: 'aws' | 'cache') => void;
+  /**
+   * Metric hook: one call per check() answer. `source`: 'aws' when this check made the AWS call, 'shared' when it
+   * joined a call already in flight, 'cache' when answered from the cache (or refused before any call).
+   */
+  readonly onResult?: (status: PreflightStatus, source: PreflightSource) => void;
   readonly logger?: PreflightLogger;
   /** Test hook for time. */
   readonly now?: () => number;
 }
+
+export type PreflightSource = 'aws' | 'shared' | 'cache';
 
 export interface Preflight extends SecretPreflight {
   readonly cacheSize: number;
@@ -182,7 +187,11 @@ export function createPreflight(options: PreflightOptions): Preflight {
       if (signal.aborted) return answer(timedOut(secretId), 'cache');
 
       let flight = flights.get(key);
-      if (flight === undefined || flight.controller.signal.aborted) flight = startFlight(key, secretId, organization);
+      let source: PreflightSource = 'shared';
+      if (flight === undefined || flight.controller.signal.aborted) {
+        flight = startFlight(key, secretId, organization);
+        source = 'aws';
+      }
       const joined = flight;
       joined.waiters++;
       const result = await new Promise<PreflightResult>((resolve) => {
@@ -205,7 +214,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
         signal.addEventListener('abort', onAbort, { once: true });
         joined.promise.then(settle, () => settle(timedOut(secretId)));
       });
-      return answer(result, 'aws');
+      return answer(result, source);
     } catch {
       // Never throw: a preflight can only warn or deny on facts, never break admission.
       return { status: 'unavailable', message: 'preflight skipped: internal error' };
@@ -235,7 +244,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
     return { status: 'unavailable', message: clip(`preflight skipped: Secrets Manager did not answer in time (${secretId})`) };
   }
 
-  function answer(result: PreflightResult, source: 'aws' | 'cache'): PreflightResult {
+  function answer(result: PreflightResult, source: PreflightSource): PreflightResult {
     try {
       onResult(result.status, source);
     } catch {

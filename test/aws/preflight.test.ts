@@ -1,7 +1,7 @@
 // The Secrets Manager preflight with the real AWS SDK over HTTPS against the in-test JSON 1.1 endpoint.
 import t from 'tap';
 import { createPreflight, preflightClientConfig } from '../../src/aws/preflight.ts';
-import type { PreflightOptions } from '../../src/aws/preflight.ts';
+import type { PreflightOptions, PreflightSource } from '../../src/aws/preflight.ts';
 import type { PreflightStatus } from '../../src/aws/types.ts';
 import { createTestCa } from '../helpers/test-ca.ts';
 import { secretsManagerClientConfigFor, startFakeSecretsManager } from '../helpers/fake-secrets-manager.ts';
@@ -23,7 +23,7 @@ async function setup(
   const preflight = createPreflight({
     region: sm.region,
     clientConfig,
-    onResult: (status: PreflightStatus, source) => results.push(`${status}:${source}`),
+    onResult: (status: PreflightStatus, source: PreflightSource) => results.push(`${status}:${source}`),
     ...options,
   });
   return { sm, preflight, results };
@@ -219,12 +219,14 @@ t.test('an abandoned check is not remembered', async (t) => {
 });
 
 t.test('single flight: a burst of 64 checks makes one call', async (t) => {
-  const { sm, preflight } = await setup(t);
+  const { sm, preflight, results } = await setup(t);
   sm.addSecret({ name: SECRET });
   sm.latencyMs = 20;
   const answers = await Promise.all(Array.from({ length: 64 }, () => preflight.check(SECRET, 'acme', signal())));
   t.ok(answers.every((a) => a.status === 'ok'));
   t.equal(describes(sm), 1);
+  t.equal(results.filter((r) => r === 'ok:aws').length, 1, 'one answer reports the AWS call');
+  t.equal(results.filter((r) => r === 'ok:shared').length, 63, 'the others joined it');
 });
 
 t.test('single flight: an impatient caller does not cancel the others', async (t) => {
