@@ -86,3 +86,30 @@ t.test('every included helper is defined, and helper actions are balanced', asyn
     t.equal(opens, ends, `${file}: every if/with/range/define has its end`);
   }
 });
+
+t.test('every `nindent N` block lines up with its parent key or its siblings', async (t) => {
+  // A standalone `{{- … | nindent N }}` emits lines at indent N. The nearest earlier content line indented N or less
+  // must be its parent key (`key:` at N-2) or a sibling at N; anything else renders misplaced YAML.
+  let checked = 0;
+  for (const file of templates) {
+    const lines = readTemplate(file).split('\n');
+    lines.forEach((line, i) => {
+      const m = /^\s*\{\{-?.*\|\s*nindent (\d+)\s*-?\}\}\s*$/.exec(line);
+      if (!m) return;
+      const n = Number(m[1]);
+      checked += 1;
+      for (let j = i - 1; j >= 0; j -= 1) {
+        const prev = lines[j]!;
+        const trimmed = prev.trim();
+        if (trimmed === '' || trimmed.startsWith('#') || /^\{\{.*\}\}$/.test(trimmed)) continue;
+        const indent = prev.length - prev.trimStart().length;
+        if (indent > n) continue;
+        const parent = indent === n - 2 && /:\s*$/.test(trimmed);
+        t.ok(parent || indent === n, `${file}:${i + 1} nindent ${n} under "${trimmed}" (indent ${indent})`);
+        return;
+      }
+      t.fail(`${file}:${i + 1}: no parent line`);
+    });
+  }
+  t.ok(checked > 20, `${checked} nindent blocks checked`);
+});
