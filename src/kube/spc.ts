@@ -64,12 +64,14 @@ export function matchesDesired(actual: StoredObject, desired: SecretProviderClas
 
 /** `actual` brought in line with `desired`: foreign labels kept, our labels and the spec replaced. */
 export function mergeDesired<T extends StoredObject>(actual: T, desired: SecretProviderClass): T & SecretProviderClass {
+  // managedFields left out: absent on an update means "keep them", echoing them back could only do harm.
+  const { managedFields: _managedFields, ...metadata } = (actual.metadata ?? {}) as Record<string, unknown>;
   return {
     ...actual,
     apiVersion: desired.apiVersion,
     kind: desired.kind,
     metadata: {
-      ...actual.metadata,
+      ...metadata,
       name: desired.metadata.name,
       namespace: desired.metadata.namespace,
       labels: { ...actual.metadata?.labels, ...desired.metadata.labels },

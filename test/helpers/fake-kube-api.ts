@@ -24,8 +24,10 @@ export interface KubeRequestRecord {
   readonly verb: KubeRequestVerb;
   readonly namespace?: string;
   readonly name?: string;
-  /** What the fake did with it: 'served' or the injected fault. */
+  /** What the fake did with it: the injected fault, if any. */
   readonly fault?: string;
+  /** The parsed JSON body of a POST or PUT. */
+  readonly body?: unknown;
 }
 
 export interface StoredSpc {
@@ -239,6 +241,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     requests.push(record);
 
     const bodyText = await readBody(req);
+    if (bodyText.length > 0) {
+      try {
+        record.body = JSON.parse(bodyText);
+      } catch {
+        // answered as 400 below
+      }
+    }
     if (api.latencyMs > 0) await new Promise((r) => setTimeout(r, api.latencyMs));
 
     if (req.headers.authorization !== `Bearer ${token}`) {

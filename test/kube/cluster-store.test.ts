@@ -150,6 +150,9 @@ t.test('ours but different (environment changed): updated in place, other labels
   t.not(stored?.metadata.resourceVersion, seeded.metadata.resourceVersion);
   const put = api.requests.find((r) => r.verb === 'update');
   t.equal(put?.method, 'PUT');
+  const sent = put?.body as { metadata: Record<string, unknown> } | undefined;
+  t.equal(sent?.metadata.resourceVersion, seeded.metadata.resourceVersion, 'optimistic concurrency: the version read');
+  t.notOk('managedFields' in (sent?.metadata ?? {}), 'managedFields not echoed back');
   t.same(calls, ['get:ok', 'update:ok']);
 });
 
