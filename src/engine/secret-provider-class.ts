@@ -24,17 +24,34 @@ export interface SecretProviderClassInput {
   readonly urlFromSecret: boolean;
 }
 
-export function buildSecretProviderClass(input: SecretProviderClassInput): SecretProviderClass {
-  const aliases = input.urlFromSecret ? [...ALIASES, URL_ALIAS] : ALIASES;
-  // `objects` is YAML inside a string parameter. Built by the yaml library, never by concatenation, so no value can
-  // smuggle in another object (the provider would mount whatever secret such an entry names).
+// Serializing YAML is most of the engine's cost, and there are few distinct secrets: keep the recent strings.
+const OBJECTS_CACHE_LIMIT = 1024;
+const objectsCache = new Map<string, string>();
+
+/**
+ * `objects` is YAML inside a string parameter. Built by the yaml library, never by concatenation, so no value can
+ * smuggle in another object (the provider would mount whatever secret such an entry names).
+ */
+export function objectsParameter(secretId: string, urlFromSecret: boolean): string {
+  const key = `${urlFromSecret ? 'url' : 'composed'}\u0000${secretId}`;
+  const cached = objectsCache.get(key);
+  if (cached !== undefined) return cached;
+  const aliases = urlFromSecret ? [...ALIASES, URL_ALIAS] : ALIASES;
   const objects = stringify([
     {
-      objectName: input.secretId,
+      objectName: secretId,
       objectType: 'secretsmanager',
       jmesPath: aliases.map(([path, objectAlias]) => ({ path, objectAlias })),
     },
   ]);
+  if (objectsCache.size >= OBJECTS_CACHE_LIMIT) objectsCache.clear();
+  objectsCache.set(key, objects);
+  return objects;
+}
+
+export function buildSecretProviderClass(input: SecretProviderClassInput): SecretProviderClass {
+  const aliases = input.urlFromSecret ? [...ALIASES, URL_ALIAS] : ALIASES;
+  const objects = objectsParameter(input.secretId, input.urlFromSecret);
   const parameters: Record<string, string> = { objects, region: input.region };
   if (input.usePodIdentity) parameters.usePodIdentity = 'true';
   return {
