@@ -121,8 +121,8 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
   const problems: Finding[] = [];
   const internal: Finding[] = [];
 
-  for (const { file, index, doc } of documents) {
-    const value = doc.toJS({ maxAliasCount: -1 }) as Json;
+  for (const { file, index, doc, value: data } of documents) {
+    const value = data as Json;
     if (value === null || value === undefined) continue; // empty or comment-only: kubectl ignores these too
     // Flow (JSON) documents are re-rendered as block YAML even when unchanged, so the output reads as one style.
     const before = isFlow(doc) ? editable(doc, value) : doc;
@@ -207,8 +207,8 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
   }
 
   // Input that already holds a SecretProviderClass we would add (an earlier run's output) keeps it, not a copy.
-  for (const { file, index, doc } of documents) {
-    const obj = doc.toJS({ maxAliasCount: -1 }) as Json;
+  for (const { file, index, value } of documents) {
+    const obj = value as Json;
     if (!isObject(obj) || obj.kind !== 'SecretProviderClass' || !isObject(obj.metadata)) continue;
     const namespace = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : options.namespace;
     const key = `${namespace}/${String(obj.metadata.name)}`;

@@ -58,6 +58,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
 /** The real process's streams. */
 export function processIo(): Io {
+  // A reader that stops early (`| head`) closes the pipe: that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   return {
     stdin: () => readStream(process.stdin),
     stdout: (text) => process.stdout.write(text),

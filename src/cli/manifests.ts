@@ -14,6 +14,8 @@ export interface ManifestDocument {
   /** 1-based position in its file, counting empty documents, as a reader counts `---` separators. */
   readonly index: number;
   readonly doc: Document;
+  /** The document as plain data (null for an empty document). */
+  readonly value: unknown;
 }
 
 export async function readSource(path: string, stdin: () => Promise<string>): Promise<Source> {
@@ -54,7 +56,13 @@ export function parseSource(source: Source): ManifestDocument[] {
       const { line, col } = lineCounter.linePos(error.pos[0]);
       throw new UsageError(`${source.name}:${line}:${col}: invalid YAML: ${shortMessage(error.message)}`);
     }
-    documents.push({ file: source.name, index: i + 1, doc });
+    let value: unknown;
+    try {
+      value = doc.toJS(); // the default alias limit refuses "billion laughs" documents
+    } catch (err) {
+      throw new UsageError(`${source.name}: document ${i + 1}: ${(err as Error).message}`);
+    }
+    documents.push({ file: source.name, index: i + 1, doc, value });
   }
   return documents;
 }

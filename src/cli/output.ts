@@ -19,7 +19,7 @@ function jsonText(value: unknown): string {
 }
 
 function docText(doc: Document, format: OutputFormat): string {
-  return format === 'yaml' ? yamlText(doc) : jsonText(doc.toJS({ maxAliasCount: -1 }));
+  return format === 'yaml' ? yamlText(doc) : jsonText(doc.toJS());
 }
 
 function spcText(spc: SecretProviderClass, format: OutputFormat): string {
@@ -30,7 +30,7 @@ function spcText(spc: SecretProviderClass, format: OutputFormat): string {
 export function renderManifests(result: InjectResult, format: OutputFormat): string {
   if (format === 'json') {
     const items = [
-      ...result.documents.map((d) => d.after.toJS({ maxAliasCount: -1 })),
+      ...result.documents.map((d) => d.after.toJS()),
       ...result.secretProviderClasses,
     ];
     return jsonText({ apiVersion: 'v1', kind: 'List', items });

@@ -1,11 +1,12 @@
-// `db-access-webhook inject` driven as a user drives it: the real process, files and stdin, stdout/stderr/exit code.
+// `db-access-webhook inject` driven as a user drives it: argv, files and stdin in; stdout, stderr and exit code out.
+// Run in-process through run() (the bin's only other job is wiring process streams, which process.test.ts spawns).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPatch as applyTextPatch } from 'diff';
 import t from 'tap';
 import { parseAllDocuments, parseDocument } from 'yaml';
-import { runCli } from './run-cli.ts';
+import { runInProcess as runCli } from './run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'db-access-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -240,6 +241,13 @@ t.test('bad YAML: file, line and column; exit 1', async (t) => {
   t.equal(r.stdout, '');
   t.match(r.stderr, new RegExp(`^error: ${path.replaceAll('.', '\\.')}:16:11: invalid YAML: Nested mappings are not allowed in compact mappings\\n$`));
   t.notMatch(r.stderr, /\n\s+at /);
+
+  // "Billion laughs": aliases that expand exponentially are refused, not expanded.
+  let bomb = 'a: &a [x, x, x, x, x, x, x, x, x, x]\n';
+  for (const [i, name] of [...'bcdefghi'].entries()) bomb += `${name}: &${name} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]\n`;
+  const b = await runCli(['inject', '-f', '-'], bomb);
+  t.equal(b.code, 1);
+  t.match(b.stderr, /^error: <stdin>: document 1: Excessive alias count/);
 
   const dup = await runCli(['inject', '-f', '-'], 'a: 1\na: 2\n');
   t.equal(dup.code, 1);

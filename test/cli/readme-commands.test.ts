@@ -37,9 +37,15 @@ const withoutNpmNoise = (stderr: string): string => stderr.split('\n').filter((l
 async function checkDocument(t: Test, name: string): Promise<void> {
   const markdown = readFileSync(join(ROOT, name), 'utf8');
   const commands = docCommands(markdown).filter((c) => RUNS_CLI.test(c.command));
-  t.ok(commands.length > 0, `${name} has at least one tested db-access-webhook command (a \`\`\`sh test block)`);
-  for (const c of commands) {
-    const r = await sh(c.command);
+  t.ok(
+    commands.length > 0,
+    `${name} has at least one tested db-access-webhook command: a fenced block opened with \`\`\`sh test ` +
+      `(convention: docs/cli.md, "Tested commands in Markdown")`,
+  );
+  // The commands are independent (they only read the repository), so they run side by side.
+  const results = await Promise.all(commands.map((c) => sh(c.command)));
+  for (const [i, c] of commands.entries()) {
+    const r = results[i]!;
     const where = `${name}:${c.line}: ${c.command}`;
     t.equal(r.code, c.expectedExit, `${where} exits ${c.expectedExit}${r.code !== c.expectedExit ? `\n${r.stderr}` : ''}`);
     if (c.output === undefined) continue;

@@ -27,3 +27,19 @@ export function runCli(args: readonly string[], stdin = '', cwd = ROOT): Promise
     child.stdin.end(stdin);
   });
 }
+
+/**
+ * The same command in this process, through `run()` with in-memory streams: what `bin/` does minus the process
+ * wiring (which test/cli/process.test.ts covers by spawning). Much cheaper, so most cases use it.
+ */
+export async function runInProcess(args: readonly string[], stdin = ''): Promise<CliResult> {
+  const { run } = await import('../../src/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await run(args, {
+    stdin: async () => stdin,
+    stdout: (text) => { stdout += text; },
+    stderr: (text) => { stderr += text; },
+  });
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,43 @@
+// The real executable, spawned on this Node: exit codes, stdin, stdout and stderr as a shell sees them.
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { runCli } from './run-cli.ts';
+
+const deployment = readFileSync(new URL('../../examples/deployment.yaml', import.meta.url), 'utf8');
+
+t.test('exit 0: manifests on stdout, from a file or from stdin', async (t) => {
+  const [fromFile, fromStdin] = await Promise.all([
+    runCli(['inject', '-f', 'examples/deployment.yaml']),
+    runCli(['inject', '-f', '-'], deployment),
+  ]);
+  t.equal(fromFile.code, 0);
+  t.equal(fromFile.stderr, '');
+  t.match(fromFile.stdout, /^---\n# A typical Deployment/);
+  t.match(fromFile.stdout, /\nkind: SecretProviderClass\n/);
+  t.equal(fromStdin.code, 0);
+  t.equal(fromStdin.stdout, fromFile.stdout);
+});
+
+t.test('exit 1 for usage and input errors, exit 2 for a denial; one line on stderr, nothing on stdout', async (t) => {
+  const cases: Array<[string, string[], string, number, RegExp]> = [
+    ['unknown flag', ['inject', '-f', 'examples/deployment.yaml', '--nope'], '', 1, /^error: unknown flag '--nope' \(see --help\)\n$/],
+    ['missing file', ['inject', '-f', 'examples/missing.yaml'], '', 1, /^error: cannot read examples\/missing\.yaml: no such file\n$/],
+    ['bad YAML', ['inject', '-f', '-'], 'kind: Pod\nmetadata: name: x\n', 1, /^error: <stdin>:2:11: invalid YAML: /],
+    ['denial', ['inject', '-f', '-'], deployment.replace('"true"', '"yes"'), 2, /^error: Deployment\/orders-api \(file <stdin>, document 1\): db-access\/enabled must be "true" or "false"/],
+  ];
+  const results = await Promise.all(cases.map(([, args, stdin]) => runCli(args, stdin)));
+  for (const [i, [name, , , code, stderr]] of cases.entries()) {
+    const r = results[i]!;
+    t.equal(r.code, code, name);
+    t.match(r.stderr, stderr, name);
+    t.equal(r.stderr.split('\n').length, 2, `${name}: one line`);
+    t.equal(r.stdout, '', name);
+  }
+});
+
+t.test('--help', async (t) => {
+  const r = await runCli(['--help']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^Usage: db-access-webhook inject/);
+  t.match(r.stdout, /Example:/);
+});
