@@ -103,6 +103,18 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
   installBodyParsing(app);
   installErrorHandling(app, deps);
 
+  // Draining: answers to requests already in progress carry `Connection: close`, so each kept-alive connection
+  // ends with its last answer and close() can finish (fastify only marks requests that arrive after close()).
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   const overload = options.overload === false ? undefined : { ...DEFAULT_OVERLOAD, ...options.overload };
   if (overload) {
     void app.register(underPressure, {

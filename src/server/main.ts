@@ -3,7 +3,6 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from './logger.ts';
-import { startServer } from './server.ts';
 
 /** Longer than the apiserver's 30 s maximum webhook timeout would be wasteful: Kubernetes kills us at 30 s anyway. */
 const SHUTDOWN_GRACE_MS = 25_000;
@@ -23,6 +22,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   let server;
   try {
+    // Imported after the settings are known good: a typo is reported without loading fastify and client-node.
+    const { startServer } = await import('./server.ts');
     server = await startServer({ config, logger });
   } catch (err) {
     // Start-up errors (certificate files, Kubernetes configuration, port in use) are operator errors: the

@@ -18,6 +18,7 @@ export interface Metrics {
   readonly kubeCalls: Counter<'verb' | 'result'>;
   readonly spcEnsure: Counter<'outcome'>;
   readonly preflight: Counter<'status'>;
+  readonly preflightAwsCalls: Counter<'status'>;
   readonly certificateReloads: Counter<'result'>;
   readonly certificateNotAfter: Gauge;
   /** Hook for the store's `onCall`. */
@@ -72,6 +73,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['status'] as const,
     registers: [registry],
   });
+  const preflightAwsCalls = new Counter({
+    name: 'db_access_preflight_aws_calls_total',
+    help: 'DescribeSecret calls actually made to AWS (cache misses), by result status.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
   const certificateReloads = new Counter({
     name: 'db_access_tls_certificate_reloads_total',
     help: 'Serving certificate changes seen on disk: success (installed) or failure (refused, last good kept).',
@@ -100,6 +107,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     kubeCalls,
     spcEnsure,
     preflight,
+    preflightAwsCalls,
     certificateReloads,
     certificateNotAfter,
     onKubeCall: (verb, result) => kubeCalls.inc({ verb, result }),

@@ -85,7 +85,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     storeDescription = created.describe;
   }
 
-  const preflight = options.preflight ?? (await createDefaultPreflight(config, logger));
+  const preflight = options.preflight ?? (await createDefaultPreflight(config, logger, metrics));
 
   let listening = false;
   let shuttingDown = false;
@@ -202,12 +202,16 @@ function hostForUrl(host: string): string {
 }
 
 /** The Secrets Manager preflight for DB_ACCESS_PREFLIGHT=warn|deny; undefined when off. */
-async function createDefaultPreflight(config: Config, logger: Logger): Promise<SecretPreflight | undefined> {
+async function createDefaultPreflight(config: Config, logger: Logger, metrics: Metrics): Promise<SecretPreflight | undefined> {
   if (config.preflight === 'off') return undefined;
   // Loaded only when enabled: the AWS SDK is large and `npm start` should not pay for it by default.
-  const specifier = '../aws/preflight.ts';
-  const mod = (await import(specifier)) as {
-    createPreflight: (options: { region: string; orgTagKey: string; logger?: unknown }) => SecretPreflight;
-  };
-  return mod.createPreflight({ region: config.region, orgTagKey: config.preflightOrgTag, logger });
+  const { createPreflight } = await import('../aws/preflight.ts');
+  return createPreflight({
+    region: config.region,
+    orgTagKey: config.preflightOrgTag,
+    logger,
+    onResult: (status, source) => {
+      if (source === 'aws') metrics.preflightAwsCalls.inc({ status });
+    },
+  });
 }

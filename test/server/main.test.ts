@@ -1,0 +1,225 @@
+// The real entry point as a child process: `npm start` with no settings, SIGTERM draining, start-up errors.
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { X509Certificate } from 'node:crypto';
+import { Pool } from 'undici';
+import { applyPatch } from '../helpers/apply-patch.ts';
+import { kubeConfigFor, startFakeKubeApi } from '../helpers/fake-kube-api.ts';
+import { createLogCapture, type LogCapture } from '../helpers/log-capture.ts';
+import { optedIn } from '../helpers/webhook-client.ts';
+
+// Child processes start slowly on a loaded machine (client-node alone takes a second to load).
+t.setTimeout(120_000);
+
+const root = new URL('../../', import.meta.url).pathname;
+const review = JSON.parse(
+  readFileSync(new URL('../fixtures/admission/01-deployment-pod-mutating-phase.review.json', import.meta.url), 'utf8'),
+);
+
+/** Only what a process needs to run: no KUBECONFIG, no KUBERNETES_SERVICE_HOST, no AWS settings leak in. */
+function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? tmpdir() };
+  return { ...env, ...extra };
+}
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly logs: LogCapture;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+function start(command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  // Its own process group, so that `npm start` and the node it runs can be signalled together.
+  const proc = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const logs = createLogCapture();
+  proc.stdout?.pipe(logs.stream);
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  return { proc, logs, stderr: () => stderr, exited };
+}
+
+function stopGroup(child: Child, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.proc.exitCode === null && child.proc.pid !== undefined) {
+    try {
+      process.kill(-child.proc.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Waits (bounded) for the "listening" line and returns the port in it, or undefined when the process ended. */
+async function listeningPort(child: Child, timeoutMs = 20_000): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const r of child.logs.records()) {
+      const m = /listening on https:\/\/[^:]+:(\d+)\/mutate/.exec(String(r.msg));
+      if (m) return Number(m[1]);
+    }
+    if (child.proc.exitCode !== null) return undefined;
+    await sleep(50);
+  }
+  throw new Error(`no "listening" line within ${timeoutMs} ms; stderr: ${child.stderr()}`);
+}
+
+function post(pool: Pool, body: unknown) {
+  return pool
+    .request({
+      method: 'POST',
+      path: '/mutate?timeout=10s',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    .then(async (res) => ({ status: res.statusCode, json: (await res.body.json()) as any }));
+}
+
+t.test('the test runs on Node 24 (the child processes use the same binary)', async (t) => {
+  t.match(process.version, /^v24\./);
+});
+
+t.test('`npm start` with no settings serves a correct admission', async (t) => {
+  let child: Child | undefined;
+  let port: number | undefined;
+  // The defaults are fixed ports (8443, 9090); another test run may hold them for a moment, so retry a little.
+  for (let attempt = 0; attempt < 10 && port === undefined; attempt++) {
+    child = start('npm', ['start', '--silent'], bareEnv());
+    port = await listeningPort(child);
+    if (port === undefined) {
+      t.comment(`attempt ${attempt + 1} ended: ${child.stderr().trim().split('\n').at(-1)}`);
+      await sleep(500);
+    }
+  }
+  const c = child!;
+  t.teardown(async () => {
+    stopGroup(c);
+    await c.exited;
+  });
+  t.equal(port, 8443, 'the default port');
+
+  // Like `curl -k`: the embedded certificate is self-signed and its CA exists only in that process.
+  const pool = new Pool(`https://127.0.0.1:${port}`, { connect: { rejectUnauthorized: false } });
+  t.teardown(() => pool.close());
+  const sent = optedIn(review);
+  const res = await post(pool, sent);
+  t.equal(res.status, 200);
+  t.equal(res.json.apiVersion, 'admission.k8s.io/v1');
+  t.equal(res.json.response.uid, review.request.uid);
+  t.equal(res.json.response.allowed, true);
+  t.equal(res.json.response.patchType, 'JSONPatch');
+  const pod = applyPatch(sent.request.object, JSON.parse(Buffer.from(res.json.response.patch, 'base64').toString('utf8'))) as any;
+  t.ok(pod.spec.volumes.some((v: any) => v.csi?.driver === 'secrets-store.csi.k8s.io'));
+
+  const probes = await fetch('http://127.0.0.1:9090/readyz');
+  t.equal(probes.status, 200, 'the probe port answers');
+
+  const cert = await new Promise<X509Certificate>((resolve, reject) => {
+    import('node:tls').then(({ connect }) => {
+      const s = connect({ host: '127.0.0.1', port: port!, servername: 'localhost', rejectUnauthorized: false }, () => {
+        const raw = s.getPeerCertificate().raw;
+        s.end();
+        resolve(new X509Certificate(raw));
+      });
+      s.once('error', reject);
+    }, reject);
+  });
+  t.ok(cert.checkHost('localhost'), 'the embedded certificate names localhost');
+  t.ok(cert.checkIP('127.0.0.1'));
+
+  const records = c.logs.records();
+  t.ok(records.some((r) => /in-memory self-signed certificate/.test(String(r.msg))), 'says it is self-signed');
+  t.ok(records.some((r) => /would create SecretProviderClass/.test(String(r.msg))), 'logs the SecretProviderClass it would create');
+  const admission = records.filter((r) => r.msg === 'admission');
+  t.equal(admission.length, 1);
+  t.match(admission[0], { uid: review.request.uid, namespace: 'kubewarden', decision: 'inject', durationMs: Number });
+
+  stopGroup(c);
+  await c.exited; // npm itself may end by the signal; what matters is the server's own clean stop
+  t.ok(c.logs.records().some((r) => r.msg === 'stopped'), 'SIGTERM ends the server cleanly');
+});
+
+t.test('SIGTERM: no new connections, the request in flight completes, exit 0', async (t) => {
+  const api = await startFakeKubeApi();
+  t.teardown(() => api.close());
+  api.latencyMs = 1_500; // the SecretProviderClass create takes a while
+  const dir = await mkdtemp(join(tmpdir(), 'db-access-main-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, kubeConfigFor(api).exportConfig());
+
+  const child = start(process.execPath, ['src/server/main.ts'], bareEnv({
+    PORT: '0',
+    METRICS_PORT: '0',
+    HOST: '127.0.0.1',
+    KUBECONFIG: kubeconfig,
+    DB_ACCESS_KUBE: 'cluster',
+  }));
+  t.teardown(async () => {
+    stopGroup(child, 'SIGKILL');
+    await child.exited;
+  });
+  const port = await listeningPort(child);
+  t.ok(port, 'started');
+
+  const pool = new Pool(`https://127.0.0.1:${port}`, { connect: { rejectUnauthorized: false } });
+  t.teardown(() => pool.close());
+  const inFlight = post(pool, optedIn(review));
+  // Wait until the webhook is talking to the API (the request is inside the webhook), then signal.
+  for (let i = 0; i < 100 && api.requests.length === 0; i++) await sleep(20);
+  t.ok(api.requests.length > 0, 'the admission reached the Kubernetes API');
+  child.proc.kill('SIGTERM');
+  await sleep(200);
+
+  const refused = await new Promise<string>((resolve) => {
+    const s = netConnect({ host: '127.0.0.1', port: port! });
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+  });
+  t.equal(refused, 'ECONNREFUSED', 'no new connections after SIGTERM');
+
+  const res = await inFlight;
+  t.equal(res.status, 200, 'the request in flight got its answer');
+  t.equal(res.json.response.allowed, true);
+  t.equal(res.json.response.patchType, 'JSONPatch');
+  t.ok(api.get('kubewarden', 'kubewarden-controller-database-secrets'), 'and its SecretProviderClass was created');
+  t.equal(await child.exited, 0, 'exit code 0');
+  const msgs = child.logs.records().map((r) => r.msg);
+  t.ok(msgs.includes('shutdown requested'));
+  t.ok(msgs.includes('stopped'));
+});
+
+t.test('a bad setting: one line naming it, exit 1, no stack trace', async (t) => {
+  const child = start(process.execPath, ['src/server/main.ts'], bareEnv({ DB_ACCESS_PREFLIGHT: 'maybe', PORT: '0', METRICS_PORT: '0' }));
+  t.equal(await child.exited, 1);
+  t.equal(
+    child.stderr().trim(),
+    'db-access-webhook: invalid setting: DB_ACCESS_PREFLIGHT must be one of off, warn, deny; got "maybe"',
+  );
+});
+
+t.test('a missing key file at start-up: exit 1 with an error naming TLS_KEY_FILE', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'db-access-main-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'tls.crt'), 'x');
+  const child = start(process.execPath, ['src/server/main.ts'], bareEnv({
+    PORT: '0',
+    METRICS_PORT: '0',
+    TLS_CERT_FILE: join(dir, 'tls.crt'),
+    TLS_KEY_FILE: join(dir, 'tls.key'),
+  }));
+  t.equal(await child.exited, 1);
+  t.match(child.stderr(), /cannot start: TLS_KEY_FILE ".*tls.key" cannot be read: no such file/);
+  t.notMatch(child.stderr(), /\n\s+at /, 'no stack trace');
+});
+
