@@ -58,7 +58,7 @@ Exit codes: 0 success, 1 bad flags or input, 2 the webhook would deny a pod, 3 i
 
 Example:
   db-access-webhook inject -f examples/deployment.yaml
-  helm template charts/api | db-access-webhook inject -f - --namespace shop --diff
+  helm template my-app ./my-chart | db-access-webhook inject -f - --namespace shop --diff
 `;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
