@@ -370,3 +370,67 @@ t.test('fuzz: never throws, never 500, patches apply and are idempotent', async 
   );
   t.ok(injectedCount > 50, `the fuzzer reached injection (${injectedCount} times)`);
 });
+
+// Reinvocation: whatever other webhooks insert (containers, init containers, env, volumes, at any index), a second
+// call keeps our targets, gives new containers nothing, duplicates nothing, and then is stable.
+t.test('fuzz: reinvocation after other webhooks changed the pod', async (t) => {
+  const insertion = fc.oneof(
+    fc.record({ kind: fc.constant('container' as const), list: fc.constantFrom('containers', 'initContainers'), at: fc.nat(5), name: fc.constantFrom('proxy', 'agent', 'vault-agent') }),
+    fc.record({ kind: fc.constant('env' as const), at: fc.nat(20), target: fc.nat(5), name: fc.constantFrom('MESH', 'TRACE', 'OTEL') }),
+    fc.record({ kind: fc.constant('volume' as const), at: fc.nat(5), name: fc.constantFrom('istio-data', 'vault-home') }),
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom('app', 'app,init', undefined),
+      fc.array(insertion, { maxLength: 6 }),
+      (containersAnnotation, insertions) => {
+        const annotations: Rec = containersAnnotation === undefined ? {} : { 'db-access/containers': containersAnnotation };
+        const original = pod(annotations, {
+          initContainers: [{ name: 'init' }],
+          containers: [{ name: 'app', env: [{ name: 'X', value: '1' }] }, { name: 'side' }],
+          serviceAccountName: 'db-access',
+        });
+        const first = injected(decide(request(original), policy));
+        const current = applyPatch(original, first.patch) as { spec: Record<string, Rec[]> };
+        const added = new Set<string>();
+        for (const ins of insertions) {
+          const spec = current.spec;
+          if (ins.kind === 'container') {
+            if (added.has(ins.name)) continue;
+            added.add(ins.name);
+            const list = (spec[ins.list] ??= []);
+            list.splice(Math.min(ins.at, list.length), 0, { name: ins.name });
+          } else if (ins.kind === 'env') {
+            const all = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+            const c = all[ins.target % all.length]!;
+            const env = ((c.env as Rec[] | undefined) ??= []);
+            if (env.some((e) => e.name === ins.name)) continue;
+            env.splice(Math.min(ins.at, env.length), 0, { name: ins.name, value: 'v' });
+          } else {
+            const volumes = (spec.volumes ??= []);
+            if (volumes.some((v) => v.name === ins.name)) continue;
+            volumes.splice(Math.min(ins.at, volumes.length), 0, { name: ins.name, emptyDir: {} });
+          }
+        }
+        const second = injected(decide(request(current), policy));
+        if (JSON.stringify(second.target.containers) !== JSON.stringify(first.target.containers)) {
+          throw new Error(`targets changed: ${first.target.containers.join()} → ${second.target.containers.join()}`);
+        }
+        // Other webhooks only inserted things of their own: nothing of ours differs, so nothing to do.
+        if (second.patch.length !== 0) throw new Error(`reinvocation patch not empty: ${JSON.stringify(second.patch)}`);
+        const after = applyPatch(current, second.patch) as { spec: Record<string, Rec[]> };
+        const errors = validatePod(after);
+        if (errors.length > 0) throw new Error(errors.join('; '));
+        for (const c of [...(after.spec.initContainers ?? []), ...(after.spec.containers ?? [])]) {
+          const ours = ((c.env as Rec[] | undefined) ?? []).filter((e) => INJECTED_ENV_NAMES.includes(e.name as string));
+          const expected = first.target.containers.includes(c.name as string) ? INJECTED_ENV_NAMES.length : 0;
+          if (ours.length !== expected) throw new Error(`${String(c.name)} has ${ours.length} of our env vars`);
+        }
+        const third = injected(decide(request(after), policy));
+        if (third.patch.length !== 0) throw new Error('not stable after reinvocation');
+      },
+    ),
+    { numRuns: 500, seed: 7 },
+  );
+  t.pass('reinvocation keeps targets and never duplicates');
+});

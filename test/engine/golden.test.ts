@@ -129,6 +129,15 @@ for (const file of caseFiles) {
     const patchedPod = result.patchedPod;
     t.same(validatePod(patchedPod), [], 'patched pod passes Pod validation and the apiserver rules');
     t.same(validateSecretProviderClass(decision.secretProviderClass), [], 'SecretProviderClass matches the CRD');
+    const spec = (patchedPod as { spec: { volumes: Rec[]; containers?: Rec[]; initContainers?: Rec[] } }).spec;
+    const volume = spec.volumes.find((v) => v.name === 'database-secrets') as { csi?: { readOnly?: unknown } } | undefined;
+    t.equal(volume?.csi?.readOnly, true, 'the CSI volume is read-only');
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+      const mounts = ((c.volumeMounts as Rec[] | undefined) ?? []).filter((m) => m.name === 'database-secrets');
+      const targeted = decision.target.containers.includes(c.name as string);
+      t.equal(mounts.length, targeted ? 1 : 0, `${String(c.name)}: ${targeted ? 'one mount' : 'no mount'}`);
+      for (const m of mounts) t.equal(m.readOnly, true, `${String(c.name)}: the mount is read-only`);
+    }
     const objects = parse(decision.secretProviderClass.spec.parameters.objects ?? '') as Array<Rec>;
     t.equal(objects.length, 1, 'objects holds exactly one secret');
     t.equal(objects[0]?.objectName, decision.target.secretId, 'objects names the organization secret');
