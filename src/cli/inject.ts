@@ -31,6 +31,8 @@ export interface RenderedDocument {
   readonly changed: boolean;
   /** For diff headers: `Deployment/api`. */
   readonly title: string;
+  /** Keep the input's sequence indentation style (see ManifestDocument). */
+  readonly indentSeq: boolean;
 }
 
 export interface InjectResult {
@@ -121,7 +123,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
   const problems: Finding[] = [];
   const internal: Finding[] = [];
 
-  for (const { file, index, doc, value: data } of documents) {
+  for (const { file, index, doc, value: data, indentSeq } of documents) {
     const value = data as Json;
     if (value === null || value === undefined) continue; // empty or comment-only: kubectl ignores these too
     // Flow (JSON) documents are re-rendered as block YAML even when unchanged, so the output reads as one style.
@@ -203,7 +205,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
     } else {
       visitObject(value, []);
     }
-    rendered.push({ file, index, before, after: after ?? before, changed: after !== undefined, title: title(value) });
+    rendered.push({ file, index, before, after: after ?? before, changed: after !== undefined, title: title(value), indentSeq });
   }
 
   // Input that already holds a SecretProviderClass we would add (an earlier run's output) keeps it, not a copy.

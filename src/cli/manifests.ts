@@ -16,7 +16,12 @@ export interface ManifestDocument {
   readonly doc: Document;
   /** The document as plain data (null for an empty document). */
   readonly value: unknown;
+  /** Whether block sequences sit indented under their key (`key:\n  - a`) or level with it, kubectl style. */
+  readonly indentSeq: boolean;
 }
+
+// A key line followed by a `- ` item at the same indentation: the kubectl / go-yaml layout.
+const LEVEL_SEQUENCE = /^( *)[^\s#-][^\n]*:[ \t]*\n\1- /m;
 
 export async function readSource(path: string, stdin: () => Promise<string>): Promise<Source> {
   if (path === '-') return { name: '<stdin>', text: await stdin() };
@@ -62,7 +67,8 @@ export function parseSource(source: Source): ManifestDocument[] {
     } catch (err) {
       throw new UsageError(`${source.name}: document ${i + 1}: ${(err as Error).message}`);
     }
-    documents.push({ file: source.name, index: i + 1, doc, value });
+    const text = doc.range ? source.text.slice(doc.range[0], doc.range[2]) : '';
+    documents.push({ file: source.name, index: i + 1, doc, value, indentSeq: !LEVEL_SEQUENCE.test(text) });
   }
   return documents;
 }

@@ -8,18 +8,18 @@ import type { InjectResult } from './inject.ts';
 // lineWidth 0: never fold long strings (DATABASE_URL) across lines, so values stay greppable.
 const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
 
-function yamlText(doc: Document): string {
+function yamlText(doc: Document, indentSeq = true): string {
   const copy = doc.clone();
   if (copy.directives) copy.directives.docStart = null; // we write the separators ourselves
-  return copy.toString(YAML_OPTIONS);
+  return copy.toString({ ...YAML_OPTIONS, indentSeq });
 }
 
 function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
-function docText(doc: Document, format: OutputFormat): string {
-  return format === 'yaml' ? yamlText(doc) : jsonText(doc.toJS());
+function docText(doc: Document, format: OutputFormat, indentSeq: boolean): string {
+  return format === 'yaml' ? yamlText(doc, indentSeq) : jsonText(doc.toJS());
 }
 
 function spcText(spc: SecretProviderClass, format: OutputFormat): string {
@@ -36,7 +36,7 @@ export function renderManifests(result: InjectResult, format: OutputFormat): str
     return jsonText({ apiVersion: 'v1', kind: 'List', items });
   }
   const texts = [
-    ...result.documents.map((d) => yamlText(d.after)),
+    ...result.documents.map((d) => yamlText(d.after, d.indentSeq)),
     ...result.secretProviderClasses.map((spc) => spcText(spc, 'yaml')),
   ];
   return texts.map((t) => `---\n${t}`).join('');
@@ -51,7 +51,7 @@ export function renderDiff(result: InjectResult, format: OutputFormat): string {
   for (const d of result.documents) {
     if (!d.changed) continue;
     const name = `${d.file} (document ${d.index}, ${d.title})`;
-    parts.push(createTwoFilesPatch(name, name, docText(d.before, format), docText(d.after, format), undefined, undefined, DIFF_OPTIONS));
+    parts.push(createTwoFilesPatch(name, name, docText(d.before, format, d.indentSeq), docText(d.after, format, d.indentSeq), undefined, undefined, DIFF_OPTIONS));
   }
   for (const spc of result.secretProviderClasses) {
     const name = `SecretProviderClass/${spc.metadata.name} (namespace ${spc.metadata.namespace})`;

@@ -417,3 +417,22 @@ spec:
   t.equal(pod!.spec.containers[0].env.length, 12);
   t.same(pod!.spec.containers[1], { name: 'b', image: 'busybox' });
 });
+
+t.test('kubectl-style sequences (level with their key) keep their layout', async (t) => {
+  const service = `apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  namespace: shop
+spec:
+  ports:
+  - port: 80
+    targetPort: 8080
+`;
+  const deployment = DEPLOYMENT.replace('        - name: api\n          image: nginx\n', '      - name: api\n        image: nginx\n');
+  const r = await runCli(['inject', '-f', '-'], `${service}---\n${deployment}`);
+  t.equal(r.code, 0, r.stderr);
+  t.ok(r.stdout.startsWith(`---\n${service}---\n`), 'untouched document byte for byte');
+  t.match(r.stdout, /\n      containers:\n      - name: api\n        image: nginx\n        volumeMounts:\n        - name: database-secrets\n/);
+  t.match(r.stdout, /\n      volumes:\n      - name: database-secrets\n/);
+});
