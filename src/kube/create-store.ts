@@ -1,4 +1,5 @@
 // Chooses where SecretProviderClasses are kept: the cluster (in-cluster service account or KUBECONFIG) or memory.
+import fs from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeCallResult, KubeVerb, SecretProviderClassStore } from './types.ts';
@@ -19,6 +20,8 @@ export interface CreateStoreOptions {
   readonly onCall?: (verb: KubeVerb, result: KubeCallResult) => void;
   /** How long a SecretProviderClass known to be right is trusted without a read (cluster store). */
   readonly cacheTtlMs?: number;
+  /** Where the in-cluster token and CA are mounted; tests point it elsewhere. */
+  readonly serviceAccountDir?: string;
 }
 
 export interface CreatedStore {
@@ -31,15 +34,22 @@ export interface CreatedStore {
 const SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The in-cluster configuration, read from `env` rather than process.env so callers and tests control it. */
-function inClusterConfig(env: NodeJS.ProcessEnv): KubeConfig {
+function inClusterConfig(env: NodeJS.ProcessEnv, dir: string): KubeConfig {
+  for (const file of ['token', 'ca.crt']) {
+    if (!fs.existsSync(path.join(dir, file))) {
+      throw new Error(
+        `KUBERNETES_SERVICE_HOST is set but ${path.join(dir, file)} is missing: mount the service account token (automountServiceAccountToken)`,
+      );
+    }
+  }
   const host = env.KUBERNETES_SERVICE_HOST ?? '';
   const port = env.KUBERNETES_SERVICE_PORT || '443';
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: 'inCluster', server, caFile: `${SERVICEACCOUNT_DIR}/ca.crt`, skipTLSVerify: false }],
+    clusters: [{ name: 'inCluster', server, caFile: path.join(dir, 'ca.crt'), skipTLSVerify: false }],
     // tokenFile: client-node re-reads the projected token, which the kubelet rotates.
-    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: `${SERVICEACCOUNT_DIR}/token` } } }],
+    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: path.join(dir, 'token') } } }],
     contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser' }],
     currentContext: 'inClusterContext',
   });
@@ -62,7 +72,9 @@ function kubeconfigFromFiles(value: string): KubeConfig {
 
 function resolveKubeConfig(options: CreateStoreOptions, env: NodeJS.ProcessEnv): { kc: KubeConfig; source: string } | undefined {
   if (options.kubeConfig) return { kc: options.kubeConfig, source: 'provided kubeconfig' };
-  if (env.KUBERNETES_SERVICE_HOST) return { kc: inClusterConfig(env), source: 'in-cluster service account' };
+  if (env.KUBERNETES_SERVICE_HOST) {
+    return { kc: inClusterConfig(env, options.serviceAccountDir ?? SERVICEACCOUNT_DIR), source: 'in-cluster service account' };
+  }
   if (env.KUBECONFIG) return { kc: kubeconfigFromFiles(env.KUBECONFIG), source: 'KUBECONFIG' };
   return undefined;
 }

@@ -53,12 +53,36 @@ t.test('a given KubeConfig wins in auto mode', async (t) => {
   t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
 });
 
-t.test('in-cluster settings are read from env (service account files)', async (t) => {
-  const created = createStore({ mode: 'auto', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, logger });
+t.test('in-cluster: service account token and CA files, talking to the API over HTTPS', async (t) => {
+  const api = await startFakeKubeApi();
+  t.teardown(() => api.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serviceaccount-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'token'), api.token);
+  fs.writeFileSync(path.join(dir, 'ca.crt'), api.ca.cert);
+  const port = new URL(api.url).port;
+  const created = createStore({
+    mode: 'auto',
+    env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port },
+    serviceAccountDir: dir,
+    logger,
+  });
   t.equal(created.kind, 'cluster');
-  t.match(created.describe, /in-cluster service account, API server https:\/\/10\.0\.0\.1:443/);
-  const v6 = createStore({ mode: 'cluster', env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, logger });
-  t.match(v6.describe, /https:\/\/\[fd00::1\]:6443/);
+  t.match(created.describe, `in-cluster service account, API server https://127.0.0.1:${port}`);
+  t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
+  t.ok(api.get('acme', 'orders-database-secrets'));
+
+  const v6 = createStore({ mode: 'cluster', env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, serviceAccountDir: dir, logger });
+  t.match(v6.describe, /https:\/\/\[fd00::1\]:6443/, 'IPv6 service host in brackets');
+});
+
+t.test('in-cluster without the service account files is a clear error', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serviceaccount-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.throws(
+    () => createStore({ mode: 'auto', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: dir, logger }),
+    /token is missing: mount the service account token/,
+  );
 });
 
 t.test('an unreadable KUBECONFIG is a clear error', async (t) => {
