@@ -75,9 +75,13 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 /** A whole request (the apiserver allows a webhook 30 s at most). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * The sample window must be at least the delay limit: under-pressure reads a window without any event-loop sample
+ * as an infinite delay, and short windows produced false 503s under ordinary bursts (SECURITY.md, finding 1).
+ */
 export const DEFAULT_OVERLOAD: OverloadOptions = {
   maxEventLoopDelayMs: 500,
-  sampleIntervalMs: 200,
+  sampleIntervalMs: 1000,
   maxInFlight: 1024,
   retryAfterSeconds: 1,
 };
@@ -116,6 +120,7 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
   });
 
   const overload = options.overload === false ? undefined : { ...DEFAULT_OVERLOAD, ...options.overload };
+  if (overload) overload.sampleIntervalMs = Math.max(overload.sampleIntervalMs, overload.maxEventLoopDelayMs);
   if (overload) {
     void app.register(underPressure, {
       maxEventLoopDelay: overload.maxEventLoopDelayMs,

@@ -18,7 +18,10 @@ const deploymentPod = fixture('01-deployment-pod-mutating-phase.review.json');
 const dryRunPod = fixture('09-pod-create-dryrun-kube-apiserver-1.24.review.json');
 const deletePod = fixture('07-pod-delete.review.json');
 
-function build(t: Tap, overrides: Partial<AppDeps> & { env?: Record<string, string>; ready?: Readiness } = {}) {
+function build(
+  t: Tap,
+  overrides: Partial<AppDeps> & { env?: Record<string, string>; ready?: Readiness; maxInFlight?: number } = {},
+) {
   const config = loadConfig(overrides.env ?? {});
   const logs = createLogCapture();
   const metrics = createMetrics({ defaultMetrics: false });
@@ -33,7 +36,10 @@ function build(t: Tap, overrides: Partial<AppDeps> & { env?: Record<string, stri
     readiness: () => overrides.ready ?? { ready: true, reasons: [] },
     ...overrides,
   };
-  const app = buildApp(deps, { overload: false });
+  const app = buildApp(
+    deps,
+    overrides.maxInFlight === undefined ? { overload: false } : { overload: { maxInFlight: overrides.maxInFlight } },
+  );
   t.teardown(() => app.close());
   return { app, logs, metrics, store, deps };
 }
@@ -356,4 +362,25 @@ t.test('health, readiness and metrics', async (t) => {
   const r = await notReady.app.inject({ method: 'GET', url: '/readyz' });
   t.equal(r.statusCode, 503);
   t.same(r.json(), { status: 'not ready', reasons: ['shutting down'] });
+});
+
+t.test('more admissions in progress than the cap: 503 at once with Retry-After, the others finish', async (t) => {
+  const release: Array<() => void> = [];
+  const store: SecretProviderClassStore = {
+    ensure: () => new Promise((resolve) => release.push(() => resolve({ outcome: 'created' }))),
+  };
+  const { app, metrics } = build(t, { store, maxInFlight: 2 });
+  const first = post(app, optedIn(deploymentPod));
+  const second = post(app, optedIn(deploymentPod));
+  for (let i = 0; i < 100 && release.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  t.equal(release.length, 2, 'two admissions are waiting on the store');
+  const third = await post(app, optedIn(deploymentPod));
+  t.equal(third.statusCode, 503);
+  t.equal(third.headers['retry-after'], '1');
+  t.match(third.json().message, /2 admissions in progress \(limit 2\)/);
+  for (const r of release) r();
+  t.equal((await first).json().response.allowed, true);
+  t.equal((await second).json().response.allowed, true);
+  t.match(await metrics.registry.metrics(), /db_access_http_rejected_requests_total\{reason="overloaded"\} 1/);
+  t.equal((await post(app, optedIn(deploymentPod))).statusCode, 200, 'serving again');
 });
