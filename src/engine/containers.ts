@@ -2,7 +2,7 @@
 import { CONTAINERS_ANNOTATION } from './annotations.ts';
 import { isRecord, own, type JsonRecord } from './object.ts';
 import { ok, refuse, type Result } from './result.ts';
-import { quote } from './text.ts';
+import { quote, quoteList } from './text.ts';
 
 export type ContainerList = 'initContainers' | 'containers';
 
@@ -58,10 +58,9 @@ export function selectTargets(
     const byName = new Set(all.map((c) => c.name));
     for (const name of named) {
       if (!byName.has(name)) {
-        const known = all.map((c) => c.name).join(', ');
         return refuse(
           `${CONTAINERS_ANNOTATION} names ${quote(name)}, which is not a container or init container of this pod ` +
-            `(it has: ${quote(known, 200).slice(1, -1)}); fix the name or remove it from the annotation`,
+            `(it has ${quoteList(all.map((c) => c.name))}); fix the name or remove it from the annotation`,
         );
       }
     }

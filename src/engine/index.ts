@@ -1,12 +1,10 @@
 // Public API of the injection engine. Pure: the server, the CLI and the benchmarks all call `decide`.
 export * from './types.ts';
-export {
-  decide,
-  podFromRequest,
-  isExcludedNamespace,
-  ALWAYS_EXCLUDED_NAMESPACES,
-  ORGANIZATION_SERVICE_ACCOUNT,
-} from './decide.ts';
+export { decide } from './decide.ts';
+export { podFromRequest } from './request.ts';
+export { isExcludedNamespace, ALWAYS_EXCLUDED_NAMESPACES } from './namespaces.ts';
+export { ORGANIZATION_SERVICE_ACCOUNT } from './service-account.ts';
+export { resolveAppName, type AppName } from './app-name.ts';
 export {
   ANNOTATION_PREFIX,
   ENABLED_ANNOTATION,

@@ -19,3 +19,9 @@ export function quote(value: unknown, max = 64): string {
 export function warning(text: string): string {
   return text.length > MAX_WARNING_LENGTH ? `${text.slice(0, MAX_WARNING_LENGTH - 1)}…` : text;
 }
+
+/** Names for a message: each quoted, at most `max` of them, then how many more. */
+export function quoteList(values: readonly string[], max = 10): string {
+  const shown = values.slice(0, max).map((v) => quote(v, 40));
+  return values.length > max ? `${shown.join(', ')} and ${values.length - max} more` : shown.join(', ');
+}
