@@ -6,7 +6,6 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { createClusterStore } from '../../src/kube/cluster-store.ts';
 import { kubeConfigFor, startFakeKubeApi } from '../helpers/fake-kube-api.ts';
 import type { FakeKubeApi } from '../helpers/fake-kube-api.ts';
 import {
@@ -21,8 +20,10 @@ import {
 } from '../helpers/fuzz-arbitraries.ts';
 import type { FuzzCase } from '../helpers/fuzz-arbitraries.ts';
 import { assertNoSecrets, plantSecrets, plantedSecrets } from '../helpers/log-capture.ts';
-import { POLICY, runPool, startWebhook } from './harness.ts';
-import type { WebhookUnderTest } from './harness.ts';
+import { startTestServer } from '../helpers/start-server.ts';
+import type { TestServer } from '../helpers/start-server.ts';
+import type { WebhookClient } from '../helpers/webhook-client.ts';
+import { ENV, POLICY, runPool } from './harness.ts';
 
 const CONCURRENCY = 16;
 
@@ -68,7 +69,8 @@ function problemWith(c: FuzzCase, status: number, text: string): string | undefi
 }
 
 let api: FakeKubeApi;
-let hook: WebhookUnderTest;
+let server: TestServer;
+let client: WebhookClient;
 const planted = plantedSecrets();
 
 // Generated before the server starts: generation is synchronous and would stall the server's event loop.
@@ -81,16 +83,12 @@ const large = largeCases();
 
 t.before(async () => {
   api = await startFakeKubeApi();
-  // The store logs into the same capture as the server: one search covers both.
-  hook = await startWebhook({
-    store: { ensure: (d, o) => store.ensure(d, o) },
-    logLevel: 'trace',
-    connections: CONCURRENCY,
-  });
-  const store = createClusterStore({ kubeConfig: kubeConfigFor(api), logger: hook.logger });
+  // The real cluster store (client-node) against the in-test API; trace logging so every log statement runs.
+  server = await startTestServer({ env: ENV, kubeConfig: kubeConfigFor(api) });
+  client = server.client({ connections: CONCURRENCY });
 });
 t.teardown(async () => {
-  await hook.close();
+  await server.close();
   await api.close();
 });
 
@@ -111,7 +109,7 @@ t.test(`${fuzzParameters().numRuns} hostile bodies (seed ${FUZZ_SEED}), ${CONCUR
   await runPool(cases, CONCURRENCY, async (c, i) => {
     if (i % 1000 === 0) t.comment(`case ${i} at ${Date.now() - started} ms`);
     try {
-      const res = await hook.post(c.body, { contentType: c.contentType });
+      const res = await client.mutate(c.body, { contentType: c.contentType });
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       const problem = problemWith(c, res.status, res.text);
       if (problem !== undefined && problems.length < 20) problems.push(`#${i} [${c.label}] ${problem} — body: ${c.body.slice(0, 300)}`);
@@ -154,7 +152,7 @@ t.test(`${fuzzParameters().numRuns} hostile bodies (seed ${FUZZ_SEED}), ${CONCUR
 
   // The server is still healthy and answers a plain admission correctly.
   const uid = '11111111-2222-4333-8444-555555555555';
-  const after = await hook.post(JSON.stringify(reviewFor(plainPod('after-fuzz'), 'tenant-b', uid)));
+  const after = await client.mutate(JSON.stringify(reviewFor(plainPod('after-fuzz'), 'tenant-b', uid)));
   t.equal(after.status, 200);
   const response = (JSON.parse(after.text) as { response: { uid: string; allowed: boolean; patchType?: string } }).response;
   t.equal(response.uid, uid);
@@ -166,18 +164,18 @@ t.test(`${fuzzParameters().numRuns} hostile bodies (seed ${FUZZ_SEED}), ${CONCUR
 
 t.test('the very large bodies, one at a time; after each, a plain admission is still served at once', async (t) => {
   for (const c of large) {
-    const res = await hook.post(c.body, { contentType: c.contentType }).catch((err: Error) => ({ status: -1, text: err.message, headers: {} }));
+    const res = await client.mutate(c.body, { contentType: c.contentType }).catch((err: Error) => ({ status: -1, text: err.message, headers: {} }));
     t.equal(problemWith(c, res.status, res.text), undefined, `${c.label} (${(c.body.length / 1024 / 1024).toFixed(1)} MiB): ${res.status}`);
     const uid = `after-${c.label}`;
-    const next = await hook.post(JSON.stringify(reviewFor(plainPod('after-large'), 'tenant-a', uid)));
+    const next = await client.mutate(JSON.stringify(reviewFor(plainPod('after-large'), 'tenant-a', uid)));
     t.equal(next.status, 200, `the next admission after ${c.label} is answered, not refused: ${next.text.slice(0, 160)}`);
   }
 });
 
 t.test('logs of the whole run (trace level): no planted value, no whole objects', async (t) => {
-  assertNoSecrets(t, hook.logs.lines, planted.all, { minLines: cases.length / 2 });
+  assertNoSecrets(t, server.logs.lines, planted.all, { minLines: cases.length / 2 });
   const objectMarkers = ['"containers":', '"managedFields"', '"spec":', '"env":', 'nginx:1.27', '"jmesPath"', '"object":'];
-  const leaks = hook.logs.lines.filter((l) => objectMarkers.some((m) => l.includes(m)));
+  const leaks = server.logs.lines.filter((l) => objectMarkers.some((m) => l.includes(m)));
   t.same(leaks.slice(0, 5), [], 'no log line carries a pod, a review or a SecretProviderClass');
-  t.ok(hook.logs.lines.every((l) => l.length < 4096), 'every log line is short (no echoed bodies)');
+  t.ok(server.logs.lines.every((l) => l.length < 4096), 'every log line is short (no echoed bodies)');
 });
