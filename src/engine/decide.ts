@@ -137,7 +137,7 @@ function decidePod(request: unknown, policy: EnginePolicy): Decision {
     policy,
   });
   if (!patch.ok) return deny(patch, warnings);
-  const serviceAccount = serviceAccountWarning(spec);
+  const serviceAccount = serviceAccountWarning(spec, organization);
   if (serviceAccount !== undefined) warnings.push(serviceAccount);
 
   return {

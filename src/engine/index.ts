@@ -3,7 +3,6 @@ export * from './types.ts';
 export { decide } from './decide.ts';
 export { podFromRequest } from './request.ts';
 export { isExcludedNamespace, ALWAYS_EXCLUDED_NAMESPACES } from './namespaces.ts';
-export { ORGANIZATION_SERVICE_ACCOUNT } from './service-account.ts';
 export { resolveAppName, type AppName } from './app-name.ts';
 export {
   ANNOTATION_PREFIX,

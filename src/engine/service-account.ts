@@ -2,12 +2,6 @@
 import { own, type JsonRecord } from './object.ts';
 import { quote, warning } from './text.ts';
 
-/**
- * The ServiceAccount each organization's namespace provides for database access (bound to the organization's IAM
- * role through IRSA or Pod Identity). Another account only earns a warning: its role may have been granted access.
- */
-export const ORGANIZATION_SERVICE_ACCOUNT = 'db-access';
-
 /** The ServiceAccount admission plugin runs before webhooks and fills in "default"; the same default applies here. */
 export function serviceAccountOf(spec: JsonRecord): string {
   const name = own(spec, 'serviceAccountName');
@@ -18,12 +12,16 @@ export function serviceAccountOf(spec: JsonRecord): string {
 }
 
 
-/** A warning when the pod does not run as the organization's account, else undefined. */
-export function serviceAccountWarning(spec: JsonRecord): string | undefined {
+/**
+ * A warning when the pod does not run as its organization's ServiceAccount, else undefined. The platform gives each
+ * organization a ServiceAccount named after it, bound to its IAM role (IRSA or Pod Identity); another account only
+ * earns a warning, since its role may have been granted access too.
+ */
+export function serviceAccountWarning(spec: JsonRecord, organization: string): string | undefined {
   const serviceAccount = serviceAccountOf(spec);
-  if (serviceAccount === ORGANIZATION_SERVICE_ACCOUNT) return undefined;
+  if (serviceAccount === organization) return undefined;
   return warning(
-    `service account ${quote(serviceAccount, 30)} is not ${quote(ORGANIZATION_SERVICE_ACCOUNT)}; ` +
+    `service account ${quote(serviceAccount, 30)} is not ${quote(organization, 30)}; ` +
       "the CSI mount fails without the organization's IAM role",
   );
 }

@@ -148,14 +148,14 @@ t.test('warnings stay under 120 characters whatever the names', async (t) => {
   for (const w of excluded.warnings) t.ok(w.length < 120, w);
   const many: Rec = {};
   for (let i = 0; i < 50; i++) many[`db-access/typo-${i}`] = 'x';
-  const capped = injected(decide(request(pod(many, { containers: [{ name: 'c' }], serviceAccountName: 'db-access' })), policy));
+  const capped = injected(decide(request(pod(many, { containers: [{ name: 'c' }], serviceAccountName: 'acme' })), policy));
   t.equal(capped.warnings.length, 3, 'unknown-annotation warnings are capped');
 });
 
 t.test('service account: absent means "default"; the organization account earns no warning', async (t) => {
   const none = injected(decide(request(pod({}, { containers: [{ name: 'c' }] })), policy));
-  t.match(none.warnings, [/^service account "default" is not "db-access"/]);
-  const legacy = injected(decide(request(pod({}, { containers: [{ name: 'c' }], serviceAccount: 'db-access' })), policy));
+  t.match(none.warnings, [/^service account "default" is not "acme"/]);
+  const legacy = injected(decide(request(pod({}, { containers: [{ name: 'c' }], serviceAccount: 'acme' })), policy));
   t.same(legacy.warnings, []);
 });
 
@@ -388,7 +388,7 @@ t.test('fuzz: reinvocation after other webhooks changed the pod', async (t) => {
         const original = pod(annotations, {
           initContainers: [{ name: 'init' }],
           containers: [{ name: 'app', env: [{ name: 'X', value: '1' }] }, { name: 'side' }],
-          serviceAccountName: 'db-access',
+          serviceAccountName: 'acme',
         });
         const first = injected(decide(request(original), policy));
         const current = applyPatch(original, first.patch) as { spec: Record<string, Rec[]> };
