@@ -366,8 +366,12 @@ t.test('health, readiness and metrics', async (t) => {
 
 t.test('more admissions in progress than the cap: 503 at once with Retry-After, the others finish', async (t) => {
   const release: Array<() => void> = [];
+  let hold = true;
   const store: SecretProviderClassStore = {
-    ensure: () => new Promise((resolve) => release.push(() => resolve({ outcome: 'created' }))),
+    ensure: async () => {
+      if (hold) await new Promise<void>((resolve) => release.push(resolve));
+      return { outcome: 'created' };
+    },
   };
   const { app, metrics } = build(t, { store, maxInFlight: 2 });
   const first = post(app, optedIn(deploymentPod));
@@ -378,9 +382,12 @@ t.test('more admissions in progress than the cap: 503 at once with Retry-After, 
   t.equal(third.statusCode, 503);
   t.equal(third.headers['retry-after'], '1');
   t.match(third.json().message, /2 admissions in progress \(limit 2\)/);
+  hold = false;
   for (const r of release) r();
   t.equal((await first).json().response.allowed, true);
   t.equal((await second).json().response.allowed, true);
   t.match(await metrics.registry.metrics(), /db_access_http_rejected_requests_total\{reason="overloaded"\} 1/);
-  t.equal((await post(app, optedIn(deploymentPod))).statusCode, 200, 'serving again');
+  const again = await post(app, optedIn(deploymentPod));
+  t.equal(again.statusCode, 200, 'serving again');
+  t.equal(again.json().response.allowed, true);
 });
