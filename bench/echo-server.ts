@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { secureOptions } from '../src/tls/server-options.ts';
-import { ECHO_SERVER_OPTIONS } from './lib/server-options.ts';
+import { ECHO_SERVER_OPTIONS, HEADERS_TIMEOUT_MS } from './lib/server-options.ts';
 
 const port = Number(process.env.PORT ?? 8443);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -23,6 +23,17 @@ process.on('message', (message: unknown) => {
 const app = Fastify({
   ...ECHO_SERVER_OPTIONS,
   https: secureOptions({ cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') }),
+});
+
+app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+// The same parsing as the webhook: the body as a string, then JSON.parse.
+app.removeAllContentTypeParsers();
+app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+  try {
+    done(null, JSON.parse(text as string));
+  } catch {
+    done(Object.assign(new Error('the body is not valid JSON'), { statusCode: 400 }), undefined);
+  }
 });
 
 app.post('/mutate', async (request, reply) => {

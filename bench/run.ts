@@ -57,7 +57,7 @@ export const QUICK: BenchSettings = {
   throughput: { concurrencies: [1, 16], rounds: 1, warmupMs: 100, durationMs: 250 },
   cold: { latenciesMs: [5, 50], admissions: 24, concurrency: 8, burst: 64 },
   // The idle gap is shorter than the apiserver-relevant 5 s here: the quick run only keeps the code alive.
-  soak: { ratePerSecond: 150, maxConcurrency: 8, segments: 2, segmentMs: 600, gapMs: 500, warmupMs: 150, apiLatencyMs: 5 },
+  soak: { ratePerSecond: 150, maxConcurrency: 8, segments: 2, segmentMs: 600, gapMs: 500, warmupMs: 500, apiLatencyMs: 5 },
   startupRuns: 1,
 };
 

@@ -60,7 +60,9 @@ export async function createEnvironment(): Promise<BenchEnvironment> {
     kubeconfigFile,
     async close() {
       await kubeApi.close();
-      rmSync(dir, { recursive: true, force: true });
+      // BENCH_KEEP_LOGS=1 keeps the children's logs (one JSON line per admission) for a look after the run.
+      if (process.env.BENCH_KEEP_LOGS === '1') process.stderr.write(`[bench] logs kept in ${dir}\n`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

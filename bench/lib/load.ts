@@ -82,7 +82,11 @@ export interface RunOptions {
 
 export interface RunResult {
   readonly requests: number;
+  /** Wrong answers, HTTP errors and network errors; includes `shed`. */
   readonly errors: number;
+  /** 503 answers with Retry-After: the server's overload protection shedding load (the apiserver would fail the pod). */
+  readonly shed: number;
+  readonly errorsByKind: Readonly<Record<string, number>>;
   readonly errorSamples: readonly string[];
   readonly elapsedMs: number;
   /** Completed measured requests per second. */
@@ -108,6 +112,7 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
   const byKind = new Map<string, Samples>();
   const errorSamples: string[] = [];
   let errors = 0;
+  let shed = 0;
   let validated = 0;
   let index = 0;
   let measured = 0;
@@ -117,8 +122,10 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
   const end = options.durationMs === undefined ? Number.POSITIVE_INFINITY : warmupEnd + options.durationMs;
   const interval = options.ratePerSecond === undefined ? 0 : 1000 / options.ratePerSecond;
 
-  function recordError(message: string): void {
+  const errorsByKind: Record<string, number> = {};
+  function recordError(message: string, kind: string): void {
     errors++;
+    errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1;
     if (errorSamples.length < 5) errorSamples.push(message);
   }
 
@@ -153,16 +160,17 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
           kindSamples.push(took);
         }
         if (response.statusCode !== 200) {
-          recordError(`${spec.kind} ${spec.uid}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
+          if (response.statusCode === 503 && response.headers['retry-after'] !== undefined) shed++;
+          recordError(`${spec.kind} ${spec.uid}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`, spec.kind);
         } else if (options.validate !== undefined && (i % validateEvery === 0 || validateEvery === 1)) {
           validated++;
           const problem = options.validate(response.statusCode, text, spec);
-          if (problem !== undefined) recordError(`${spec.kind} ${spec.uid}: ${problem}`);
+          if (problem !== undefined) recordError(`${spec.kind} ${spec.uid}: ${problem}`, spec.kind);
         }
       } catch (error) {
         if (recording) {
           samples.push(performance.now() - sent);
-          recordError(`${spec.kind} ${spec.uid}: ${(error as Error).name}: ${(error as Error).message}`);
+          recordError(`${spec.kind} ${spec.uid}: ${(error as Error).name}: ${(error as Error).message}`, spec.kind);
         }
       }
     }
@@ -176,6 +184,8 @@ export async function runLoad(options: RunOptions): Promise<RunResult> {
   return {
     requests: samples.length,
     errors,
+    shed,
+    errorsByKind,
     errorSamples,
     elapsedMs,
     throughput: (samples.length * 1000) / elapsedMs,

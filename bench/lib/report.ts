@@ -88,7 +88,7 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'resources'>):
   if (r.cold !== undefined) {
     const uniqueOk = r.cold.unique.every((u) => u.errors === 0 && u.apiCalls.create + u.apiCalls.update === u.admissions);
     const burstOk = r.cold.burst.every((b) => b.errors === 0 && b.apiCalls.create === 1 && b.apiCalls.update === 0);
-    const soakOk = r.soak === undefined || r.soak.apiWrites === r.soak.coldRequests;
+    const soakOk = r.soak === undefined || r.soak.apiWrites === r.soak.coldAdmitted;
     checks.push({
       benchmark: 'Cold path',
       target: 'one write per new SecretProviderClass, never more',
@@ -104,14 +104,15 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'resources'>):
   }
   if (r.soak !== undefined) {
     const m = r.soak.memory;
-    const rss = Math.max(m.maxRssUnderLoadMB, m.peakRssMB);
+    // The target is RSS under the steady load; the kernel's peak (often the start-up transient) is reported too.
+    const rss = m.maxRssUnderLoadMB;
     // "Flat": what is left after the last segment is not more than what the first segment left, i.e. no
     // steady climb. Growth that the bounded SecretProviderClass cache explains is reported, not hidden.
     const flat = heapIsFlat(r.soak);
     checks.push({
       benchmark: 'Memory',
       target: 'RSS ≤ 150 MB under the steady load, flat heap',
-      measured: `peak RSS ${fmt(rss, 1)} MB; heap after GC ${fmt(m.start.heapUsedAfterGcMB)} → ${fmt(m.end.heapUsedAfterGcMB)} MB over ${fmt(r.soak.durationS, 0)} s (${r.soak.coldRequests} new apps cached); errors ${r.soak.errors}`,
+      measured: `max RSS under load ${fmt(rss, 1)} MB (process peak ${fmt(m.peakRssMB, 1)} MB); heap after GC ${fmt(m.start.heapUsedAfterGcMB)} → ${fmt(m.end.heapUsedAfterGcMB)} MB over ${fmt(r.soak.durationS, 0)} s (${r.soak.coldRequests} new apps cached); errors ${r.soak.errors}`,
       met: rss <= 150 && flat && r.soak.errors === 0,
     });
   } else {
@@ -275,7 +276,7 @@ export function renderMarkdown(r: BenchResults): string {
       table(
         ['metric', 'value'],
         [
-          ['errors', String(s.errors)],
+          ['errors (of which 503 overload shedding)', `${s.errors} (${s.shed})`],
           ['latency p50 / p99 / max ms (all)', `${fmt(s.latencyMs.p50)} / ${fmt(s.latencyMs.p99)} / ${fmt(s.latencyMs.max)}`],
           ...Object.entries(s.latencyByKindMs).map(([kind, l]) => [`latency p50 / p99 ms (${kind})`, `${fmt(l.p50)} / ${fmt(l.p99)}`]),
           ['RSS start → end (after GC) MB', `${fmt(s.memory.start.rssMB, 1)} → ${fmt(s.memory.end.rssMB, 1)}`],
@@ -284,7 +285,7 @@ export function renderMarkdown(r: BenchResults): string {
           ['max RSS under load / kernel peak MB', `${fmt(s.memory.maxRssUnderLoadMB, 1)} / ${fmt(s.memory.peakRssMB, 1)}`],
           ['event-loop delay p50 / p99 / max ms', `${fmt(s.eventLoopDelayMs.p50)} / ${fmt(s.eventLoopDelayMs.p99)} / ${fmt(s.eventLoopDelayMs.max)}`],
           ['new TLS connections after each idle gap', s.connectionsOpenedAfterGaps.join(', ') || 'n/a'],
-          ['API writes / new apps', `${s.apiWrites} / ${s.coldRequests}`],
+          ['API writes / new apps admitted', `${s.apiWrites} / ${s.coldAdmitted}`],
           ['server CPU per admission µs', fmt(s.serverCpuUsPerRequest, 0)],
         ],
       ),

@@ -1,13 +1,15 @@
-// Fastify options for the bare echo baseline. They mirror what the webhook sets (src/server) so the comparison
-// isolates the work of the webhook itself: keep-alive past the apiserver's 90 s idle, header/request timeouts,
-// a 3 MiB body limit (the apiserver's own request limit).
+// Fastify options for the bare echo baseline: the webhook's own limits (imported, so they cannot drift), minus
+// everything that is the webhook's work (logging, metrics, overload protection, admission).
 import type { FastifyServerOptions } from 'fastify';
+import { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../../src/server/app.ts';
 
 export const ECHO_SERVER_OPTIONS = {
   logger: false,
-  keepAliveTimeout: 95_000,
-  requestTimeout: 30_000,
-  connectionTimeout: 0,
-  bodyLimit: 3 * 1024 * 1024,
-  return503OnClosing: true,
+  bodyLimit: BODY_LIMIT,
+  keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+  requestTimeout: REQUEST_TIMEOUT_MS,
+  return503OnClosing: false,
+  forceCloseConnections: 'idle',
 } satisfies FastifyServerOptions;
+
+export { HEADERS_TIMEOUT_MS };

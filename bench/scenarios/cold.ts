@@ -35,6 +35,8 @@ export interface ColdUniqueResult {
   readonly admissions: number;
   readonly concurrency: number;
   readonly errors: number;
+  /** Of the errors: 503s from overload protection (no write is expected for those). */
+  readonly shed: number;
   readonly errorSamples: readonly string[];
   readonly latencyMs: LatencySummary;
   /** p99 minus the API latency times the sequential API calls per admission: our own overhead. */
@@ -50,6 +52,7 @@ export interface ColdBurstResult {
   readonly apiLatencyMs: number;
   readonly pods: number;
   readonly errors: number;
+  readonly shed: number;
   readonly errorSamples: readonly string[];
   readonly latencyMs: LatencySummary;
   readonly apiCalls: ApiCallCounts;
@@ -112,6 +115,7 @@ export async function runCold(input: {
         admissions: run.requests,
         concurrency: settings.concurrency,
         errors: run.errors,
+        shed: run.shed,
         errorSamples: run.errorSamples,
         latencyMs: roundSummary(run.latencyMs),
         apiCalls: calls,
@@ -143,6 +147,7 @@ export async function runCold(input: {
         apiLatencyMs: latency,
         pods: burstRun.requests,
         errors: burstRun.errors,
+        shed: burstRun.shed,
         errorSamples: burstRun.errorSamples,
         latencyMs: roundSummary(burstRun.latencyMs),
         apiCalls: burstCalls,

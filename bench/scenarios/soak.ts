@@ -38,6 +38,10 @@ export interface SoakResult {
   readonly requests: number;
   readonly byKind: Readonly<Record<string, number>>;
   readonly errors: number;
+  /** Of the errors: 503s from overload protection. */
+  readonly shed: number;
+  /** Cold admissions that were answered correctly: each must have made exactly one API write. */
+  readonly coldAdmitted: number;
   readonly errorSamples: readonly string[];
   readonly achievedRate: number;
   readonly latencyMs: LatencySummary;
@@ -163,6 +167,7 @@ export async function runSoak(input: {
     const requests = runs.reduce((n, r) => n + r.requests, 0);
     const loadMs = runs.reduce((n, r) => n + r.elapsedMs, 0);
     const writes = kubeApi.requests.slice(apiFrom).filter((r) => r.verb === 'create' || r.verb === 'update').length;
+    const coldAdmitted = (byKind.cold ?? 0) - runs.reduce((n, r) => n + (r.errorsByKind.cold ?? 0), 0);
     const latencyByKindMs: Record<string, LatencySummary> = {};
     for (const kind of Object.keys(byKind)) latencyByKindMs[kind] = roundSummary(mergeSamples(runs, kind));
     return {
@@ -171,6 +176,8 @@ export async function runSoak(input: {
       requests,
       byKind: { ...byKind },
       errors: runs.reduce((n, r) => n + r.errors, 0),
+      shed: runs.reduce((n, r) => n + r.shed, 0),
+      coldAdmitted,
       errorSamples: runs.flatMap((r) => r.errorSamples).slice(0, 5),
       achievedRate: round((requests * 1000) / loadMs, 1),
       latencyMs: roundSummary(mergeSamples(runs)),

@@ -22,6 +22,8 @@ export interface ThroughputSettings {
 export interface SideResult {
   readonly requests: number;
   readonly errors: number;
+  /** Of the errors: 503s from overload protection. */
+  readonly shed: number;
   readonly errorSamples: readonly string[];
   /** Requests per second, over all rounds. */
   readonly throughput: number;
@@ -77,6 +79,7 @@ function summarizeSide(side: Side): SideResult {
   return {
     requests,
     errors,
+    shed: side.runs.reduce((n, r) => n + r.shed, 0),
     errorSamples: side.runs.flatMap((r) => r.errorSamples).slice(0, 5),
     throughput: round((requests * 1000) / elapsed, 1),
     latencyMs: roundSummary(mergeSamples(side.runs)),
@@ -152,7 +155,7 @@ export async function runThroughput(input: ThroughputInput): Promise<ThroughputR
       rows.push(withRatio);
       input.log(
         `${input.path} c=${concurrency}: webhook ${withRatio.webhook.throughput} rps p50 ${withRatio.webhook.latencyMs.p50} p99 ${withRatio.webhook.latencyMs.p99} ms | ` +
-          `echo ${withRatio.echo.throughput} rps p50 ${withRatio.echo.latencyMs.p50} p99 ${withRatio.echo.latencyMs.p99} ms | ratio ${withRatio.ratio}`,
+          `echo ${withRatio.echo.throughput} rps p50 ${withRatio.echo.latencyMs.p50} p99 ${withRatio.echo.latencyMs.p99} ms | ratio ${withRatio.ratio} | CPU µs/req webhook ${withRatio.webhook.cpuUsPerRequest} echo ${withRatio.echo.cpuUsPerRequest}`,
       );
     } finally {
       await webhookClient.close();
