@@ -204,7 +204,8 @@ export async function startFakeSecretsManager(options: FakeSecretsManagerOptions
 
 /**
  * Client settings that point the real SDK at the fake: its endpoint, an https.Agent trusting the test CA,
- * static fake credentials, and no retries unless asked. Destroy `agent` in teardown.
+ * static fake credentials, and no retries unless asked. Timeouts are generous (tests on a busy machine); pass
+ * tighter ones to test them. Destroy `agent` in teardown.
  */
 export function secretsManagerClientConfigFor(
   fake: Pick<FakeSecretsManager, 'url' | 'ca' | 'region'>,
@@ -220,8 +221,8 @@ export function secretsManagerClientConfigFor(
       maxAttempts: extra.maxAttempts ?? 1,
       requestHandler: {
         httpsAgent: agent,
-        requestTimeout: extra.requestTimeout ?? 2000,
-        connectionTimeout: extra.connectionTimeout ?? 1000,
+        requestTimeout: extra.requestTimeout ?? 10_000,
+        connectionTimeout: extra.connectionTimeout ?? 5_000,
         throwOnRequestTimeout: true,
       },
     },

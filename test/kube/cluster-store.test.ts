@@ -67,8 +67,8 @@ async function setup(t: { teardown(fn: () => unknown): void }, options: Partial<
   return { api, store, calls, logs };
 }
 
-const wet = (ms = 5000) => ({ dryRun: false, signal: AbortSignal.timeout(ms) });
-const dry = (ms = 5000) => ({ dryRun: true, signal: AbortSignal.timeout(ms) });
+const wet = (ms = 10_000) => ({ dryRun: false, signal: AbortSignal.timeout(ms) });
+const dry = (ms = 10_000) => ({ dryRun: true, signal: AbortSignal.timeout(ms) });
 const writes = (api: FakeKubeApi) => api.requests.filter((r) => r.method !== 'GET');
 
 
@@ -421,7 +421,7 @@ t.test('single flight: a caller that gives up early does not cancel the others',
   const { api, store } = await setup(t);
   api.latencyMs = 150;
   const early = store.ensure(desired(), wet(50)).catch((e: unknown) => e);
-  const patient = store.ensure(desired(), wet(5000));
+  const patient = store.ensure(desired(), wet());
   t.ok((await early) instanceof SecretProviderClassError, 'the early caller gets its deadline error');
   t.same(await patient, { outcome: 'created' }, 'the patient caller gets the result');
   t.equal(api.count('create'), 1);
