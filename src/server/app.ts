@@ -55,6 +55,8 @@ export interface AppOptions {
   readonly keepAliveTimeoutMs?: number;
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** How often Node checks header and request timeouts (its default, 30 s, would let a slow client hold 40 s). */
+  readonly connectionsCheckingIntervalMs?: number;
   /** false turns overload protection off (tests of other things under CPU load). */
   readonly overload?: Partial<OverloadOptions> | false;
 }
@@ -74,6 +76,8 @@ export const KEEP_ALIVE_TIMEOUT_MS = 100_000;
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** A whole request (the apiserver allows a webhook 30 s at most). */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/** Timeouts above are enforced by a periodic sweep; this bounds how late. */
+export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
 /**
  * The sample window must be at least the delay limit: under-pressure reads a window without any event-loop sample
@@ -89,6 +93,7 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
 export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstance {
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const checkingInterval = options.connectionsCheckingIntervalMs ?? CONNECTIONS_CHECKING_INTERVAL_MS;
   const app = fastify({
     loggerInstance: deps.logger,
     // One log line per admission, written by the handler; fastify's per-request lines would double it.
@@ -99,7 +104,9 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
     // While draining, requests on open connections are still served (with `Connection: close`), not refused.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https
+      ? { https: { ...options.https, connectionsCheckingInterval: checkingInterval } }
+      : { http: { connectionsCheckingInterval: checkingInterval } }),
   }) as unknown as FastifyInstance;
   // Not a fastify option; must not exceed requestTimeout.
   app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout || Infinity);

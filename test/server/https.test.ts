@@ -85,7 +85,9 @@ t.test('server limits: keep-alive beyond the apiserver idle 90 s, explicit heade
 
 t.test('idle time on a kept-alive connection does not count against the header or request timeouts', async (t) => {
   // Scaled down: an idle gap longer than headersTimeout and requestTimeout, shorter than keepAliveTimeout.
-  const ts = await startTestServer({ app: { keepAliveTimeoutMs: 5_000, headersTimeoutMs: 300, requestTimeoutMs: 600 } });
+  const ts = await startTestServer({
+    app: { keepAliveTimeoutMs: 5_000, headersTimeoutMs: 300, requestTimeoutMs: 600, connectionsCheckingIntervalMs: 100 },
+  });
   t.teardown(() => ts.close());
   let connections = 0;
   httpsServerOf(ts.server.app).on('secureConnection', () => connections++);
@@ -94,6 +96,26 @@ t.test('idle time on a kept-alive connection does not count against the header o
   await sleep(1_000);
   t.equal((await client.mutate(optedIn(review))).status, 200);
   t.equal(connections, 1, 'the same connection served both');
+});
+
+t.test('a client that never finishes its headers is cut off (slowloris)', async (t) => {
+  const ts = await startTestServer({ app: { headersTimeoutMs: 300, requestTimeoutMs: 600, connectionsCheckingIntervalMs: 100 } });
+  t.teardown(() => ts.close());
+  const { port } = new URL(ts.url);
+  const started = Date.now();
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: Number(port), ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
+      s.write('POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n'); // and nothing more
+    });
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (data += c));
+    s.once('close', () => resolve(data));
+    s.once('error', reject);
+    s.setTimeout(5_000, () => s.destroy(new Error('the server kept the half-open request')));
+  });
+  t.match(answer, /^HTTP\/1.1 408/, 'Request Timeout');
+  t.ok(Date.now() - started < 5_000);
 });
 
 t.test('the probe listener: plain HTTP health, readiness and metrics, no webhook', async (t) => {
