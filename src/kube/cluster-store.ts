@@ -80,6 +80,9 @@ interface CallFailure {
   readonly cause: unknown;
 }
 
+/** Names our writes in managedFields, so `kubectl get -o yaml --show-managed-fields` shows who wrote what. */
+const FIELD_MANAGER = 'db-access-webhook';
+
 const DEFAULTS = {
   cacheTtlMs: 10 * 60_000,
   foreignTtlMs: 60_000,
@@ -246,7 +249,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         ctx,
         (opts) =>
           api.createNamespacedCustomObject(
-            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, body: structuredClone(desired) },
+            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, body: structuredClone(desired), fieldManager: FIELD_MANAGER },
             opts,
           ) as Promise<StoredObject>,
         (f) => (f.status === 409 && f.reason === 'AlreadyExists' ? 'conflict' : undefined),
@@ -259,7 +262,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         ctx,
         (opts) =>
           api.replaceNamespacedCustomObject(
-            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name, body },
+            { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name, body, fieldManager: FIELD_MANAGER },
             opts,
           ) as Promise<StoredObject>,
         (f) => (f.status === 409 ? 'conflict' : f.status === 404 ? 'not-found' : undefined),

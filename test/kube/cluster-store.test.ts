@@ -87,6 +87,7 @@ t.test('creates a missing SecretProviderClass, then answers from the cache witho
     ],
   );
   t.same(calls, ['get:not-found', 'create:ok']);
+  t.same(api.requests[1]?.query, { fieldManager: 'db-access-webhook' }, 'writes name their field manager');
 
   const before = api.requests.length;
   t.same(await store.ensure(desired(), wet()), { outcome: 'cached' });
@@ -153,6 +154,7 @@ t.test('ours but different (environment changed): updated in place, other labels
   const sent = put?.body as { metadata: Record<string, unknown> } | undefined;
   t.equal(sent?.metadata.resourceVersion, seeded.metadata.resourceVersion, 'optimistic concurrency: the version read');
   t.notOk('managedFields' in (sent?.metadata ?? {}), 'managedFields not echoed back');
+  t.same(put?.query, { fieldManager: 'db-access-webhook' });
   t.same(calls, ['get:ok', 'update:ok']);
 });
 
