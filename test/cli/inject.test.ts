@@ -41,7 +41,7 @@ spec:
       annotations:
         db-access/enabled: "true"
     spec:
-      serviceAccountName: db-access
+      serviceAccountName: shop
       containers:
         - name: api
           image: nginx
@@ -353,7 +353,7 @@ t.test('policy flags reach the engine', async (t) => {
 });
 
 t.test('engine warnings go to stderr with a warning: prefix, the output is still written', async (t) => {
-  const r = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('      serviceAccountName: db-access\n', ''));
+  const r = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('      serviceAccountName: shop\n', ''));
   t.equal(r.code, 0);
   t.match(r.stderr, /^warning: Deployment\/api \(file <stdin>, document 1\): service account/);
   t.equal(docs(r.stdout).length, 2);
@@ -364,7 +364,7 @@ t.test('JSON input, kubectl List input and a bare Pod', async (t) => {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'one-off', namespace: 'shop', annotations: { 'db-access/enabled': 'true' } },
-    spec: { serviceAccountName: 'db-access', containers: [{ name: 'psql', image: 'postgres:17' }] },
+    spec: { serviceAccountName: 'shop', containers: [{ name: 'psql', image: 'postgres:17' }] },
   };
   const r = await runCli(['inject', '-f', file('pod.json', JSON.stringify(pod, null, 2))]);
   t.equal(r.code, 0);
@@ -403,7 +403,7 @@ metadata:
     db-access/enabled: "true"
     db-access/containers: a
 spec:
-  serviceAccountName: db-access
+  serviceAccountName: shop
   containers:
     - &base
       name: a

@@ -55,7 +55,7 @@ t.test('a captured Deployment pod: the webhook and the CLI inject the same, with
 t.test('every workload kind: the app name is the workload name, as the webhook derives it for the real pod', async (t) => {
   const template = {
     metadata: { annotations: { 'db-access/enabled': 'true' } },
-    spec: { serviceAccountName: 'db-access', restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
+    spec: { serviceAccountName: 'acme', restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] },
   };
   const workloads: Obj[] = [
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template } },
