@@ -57,10 +57,22 @@ export interface AdmitResult {
 }
 
 class DeadlineError extends Error {
+  readonly budgetMs: number;
   constructor(budgetMs: number) {
     super(`no answer within ${budgetMs} ms (the webhook's share of the apiserver timeout)`);
     this.name = 'DeadlineError';
+    this.budgetMs = budgetMs;
   }
+}
+
+/** What an operator should look at for a store failure, when the store's own message does not say. */
+function storeHint(status: number | undefined): string {
+  if (status === 401 || status === 403) return "check the webhook's RBAC for secretproviderclasses.secrets-store.csi.x-k8s.io";
+  if (status === 404) return 'check that the Secrets Store CSI driver (its SecretProviderClass CRD) is installed';
+  if (status === undefined || status === 429 || status >= 500) {
+    return "check the Kubernetes API server's health and load, and the webhook's network access to it";
+  }
+  return 'check the webhook logs';
 }
 
 export async function admit(request: AdmissionRequest, options: AdmitOptions, deps: AdmitDeps): Promise<AdmitResult> {
@@ -127,18 +139,27 @@ async function inject(
     [ensured, checked] = await Promise.all([
       untilAborted(deps.store.ensure(spc, { dryRun, signal, deadline }), signal).then(
         (result) => ({ ok: true as const, result }),
-        (err: unknown) => ({
-          ok: false as const,
-          message: err instanceof Error ? err.message : 'unknown failure',
-          status: (err as { status?: number } | undefined)?.status,
-        }),
+        (err: unknown) => {
+          const status = err instanceof DeadlineError ? undefined : (err as { status?: number } | undefined)?.status;
+          let message =
+            err instanceof DeadlineError
+              ? `no answer from the Kubernetes API within ${err.budgetMs} ms (the webhook's share of the apiserver timeout)`
+              : err instanceof Error
+                ? err.message
+                : 'unknown failure';
+          if (!/\bcheck\b/i.test(message)) message = `${message}; ${storeHint(status)}`;
+          return { ok: false as const, message, status };
+        },
       ),
       deps.preflightMode === 'off' || !deps.preflight
         ? Promise.resolve(undefined)
         : untilAborted(deps.preflight.check(decision.target.secretId, decision.target.organization, signal), signal).catch(
             (err: unknown): PreflightResult => ({
               status: 'unavailable',
-              message: `Secrets Manager check skipped: ${err instanceof Error ? clip(err.message, 80) : 'unknown failure'}`,
+              message:
+                err instanceof DeadlineError
+                  ? 'Secrets Manager did not answer in time; the secret was not checked'
+                  : `Secrets Manager check skipped: ${err instanceof Error ? clip(err.message, 80) : 'unknown failure'}`,
             }),
           ),
     ]);

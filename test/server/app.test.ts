@@ -195,6 +195,7 @@ t.test('store timeout or 5xx is a 503 denial (transient)', async (t) => {
   const { app } = build(t, { store: failingStore(new SecretProviderClassError('reading x: no answer within the deadline')) });
   const body = (await post(app, optedIn(deploymentPod))).json();
   t.equal(body.response.status.code, 503);
+  t.match(body.response.status.message, /no answer within the deadline; check the Kubernetes API server's health/, 'a hint is added');
 });
 
 t.test('store failure, DB_ACCESS_ON_KUBE_ERROR=warn: admitted with the patch and a warning', async (t) => {
@@ -223,7 +224,7 @@ t.test('a store that ignores its deadline cannot hold the answer past the apiser
   const elapsed = Date.now() - started;
   t.equal(body.response.allowed, false);
   t.equal(body.response.status.code, 503);
-  t.match(body.response.status.message, /no answer within 750 ms/);
+  t.match(body.response.status.message, /no answer from the Kubernetes API within 750 ms.*; check the Kubernetes API server's health/);
   t.ok(sawSignal?.aborted, 'the store was told to stop');
   t.ok(elapsed < 1000, `answered before the apiserver's 1 s timeout (${elapsed} ms)`);
 });
