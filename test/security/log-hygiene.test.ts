@@ -103,7 +103,8 @@ for (const level of LEVELS) {
     await request(`${ts.url}/nowhere/${extra.query}?token=${extra.query}`, { method: 'POST', body: '{}' }).catch(() => undefined);
 
     const lines = [...ts.logs.lines, ...preflightLogs.lines];
-    const minLines = level === 'trace' || level === 'debug' || level === 'info' ? 10 : 1;
+    // At error level these scenarios log nothing (they are answers, not faults of the webhook): nothing to search.
+    const minLines = level === 'error' ? 0 : level === 'warn' ? 1 : 10;
     assertNoSecrets(t, lines, all, { minLines });
     t.notOk(lines.some((l) => l.includes(api.token)), 'the Kubernetes bearer token is never logged');
     if (level === 'info') {
