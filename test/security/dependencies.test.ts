@@ -1,7 +1,8 @@
 // The production dependency tree: small, pinned by the lockfile (exact versions with integrity hashes), no install
 // scripts, and every direct runtime dependency explained in the README's dependency section.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { dependencies?: Record<string, string> };
@@ -65,4 +66,28 @@ t.test('`npm run audit` is documented for users who can reach the advisory servi
   const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
   t.match(scripts.audit, /npm audit/, 'package.json has an audit script');
   t.match(readFileSync(new URL('SECURITY.md', root), 'utf8'), /npm run audit/, 'SECURITY.md explains it');
+});
+
+/** Every .ts/.js file under a directory of the repository (bounded: the source tree is small). */
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(new URL(dir, root), { withFileTypes: true, recursive: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (e.isFile() && /\.(ts|js|mjs)$/.test(e.name)) out.push(join(e.parentPath, e.name));
+  }
+  return out;
+}
+
+t.test('every direct runtime dependency is used by the shipped code (src/, bin/)', async (t) => {
+  const text = [...sourceFiles('src/'), ...sourceFiles('bin/')].map((f) => readFileSync(f, 'utf8')).join('\n');
+  for (const name of direct) {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const used = new RegExp(`(from\\s+|import\\s*\\(\\s*|require\\(\\s*)['"]${escaped}(/[^'"]*)?['"]`).test(text);
+    t.ok(used, `${name} is imported by src/ or bin/ (otherwise it belongs in devDependencies, or nowhere)`);
+  }
 });
