@@ -1,26 +1,19 @@
-// The fastify application (vault-k8s' Handle, fastify/demo's app.ts): HTTP only. It checks the request, hands the
-// AdmissionRequest to `admit`, answers, and records metrics and the one log line. It does not listen: the caller
+// The fastify application (fastify/demo's app.ts): server limits, body parsing, error mapping, overload shedding,
+// and the route plugins (mutate-route.ts: vault-k8s' Handle; probe-routes.ts). It does not listen: the caller
 // (server.ts, or a test with `app.inject()`) decides where and how.
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from 'node:https';
-import { performance } from 'node:perf_hooks';
 import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
-import { parseAdmissionReview } from '../admission/parse.ts';
 import type { SecretPreflight } from '../aws/types.ts';
 import type { OnKubeError, PreflightMode } from '../config.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
 import type { SecretProviderClassStore } from '../kube/types.ts';
-import { admit, type AdmitDeps } from './admit.ts';
-import { webhookTimeoutMs } from './deadline.ts';
 import type { Metrics } from './metrics.ts';
+import { mutateRoutes } from './mutate-route.ts';
+import { probeRoutes, type Readiness } from './probe-routes.ts';
 
-/** What /readyz reports: ready only when every check passes. */
-export interface Readiness {
-  readonly ready: boolean;
-  /** Why not, in plain words (empty when ready). */
-  readonly reasons: readonly string[];
-}
+export type { Readiness };
 
 export interface AppDeps {
   readonly policy: EnginePolicy;
@@ -148,71 +141,25 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
     });
   }
 
-  const probeConfig = { config: { pressureHandler: () => undefined } }; // probes answer even under pressure
-  app.get('/healthz', probeConfig, async () => ({ status: 'ok' }));
-  app.get('/readyz', probeConfig, async (_req, reply) => {
-    const r = deps.readiness();
-    if (!r.ready) return reply.code(503).send({ status: 'not ready', reasons: r.reasons });
-    return { status: 'ready' };
-  });
-  app.get('/metrics', probeConfig, async (_req, reply) => {
-    const text = await deps.metrics.registry.metrics();
-    return reply.type(deps.metrics.registry.contentType).send(text);
-  });
-
+  void app.register(probeRoutes, { readiness: deps.readiness, metrics: deps.metrics });
   if ((options.routes ?? 'webhook') === 'webhook') {
-    registerMutate(app, deps, overload?.maxInFlight ?? Infinity);
+    void app.register(mutateRoutes, {
+      admit: {
+        policy: deps.policy,
+        store: deps.store,
+        preflight: deps.preflight,
+        preflightMode: deps.preflightMode,
+        onKubeError: deps.onKubeError,
+        onEnsure: deps.metrics.onEnsure,
+        onPreflight: deps.metrics.onPreflight,
+        ...(deps.decide ? { decide: deps.decide } : {}),
+      },
+      logger: deps.logger,
+      metrics: deps.metrics,
+      maxInFlight: overload?.maxInFlight ?? Infinity,
+    });
   }
   return app;
-}
-
-function registerMutate(app: FastifyInstance, deps: AppDeps, maxInFlight: number): void {
-  const { logger, metrics } = deps;
-  const admitDeps: AdmitDeps = {
-    policy: deps.policy,
-    store: deps.store,
-    preflight: deps.preflight,
-    preflightMode: deps.preflightMode,
-    onKubeError: deps.onKubeError,
-    onEnsure: metrics.onEnsure,
-    onPreflight: metrics.onPreflight,
-    ...(deps.decide ? { decide: deps.decide } : {}),
-  };
-  let inFlight = 0;
-
-  app.post('/mutate', async (req, reply) => {
-    if (inFlight >= maxInFlight) {
-      metrics.rejectedRequests.inc({ reason: 'overloaded' });
-      return reply.code(503).header('Retry-After', '1').send({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: `db-access-webhook has ${inFlight} admissions in progress (limit ${maxInFlight}); retry shortly`,
-      });
-    }
-    const parsed = parseAdmissionReview(req.body);
-    if (!parsed.ok) {
-      metrics.rejectedRequests.inc({ reason: 'bad-request' });
-      logger.debug({ reason: parsed.message }, 'bad AdmissionReview');
-      return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: parsed.message });
-    }
-    const started = performance.now();
-    inFlight++;
-    metrics.inFlight.inc();
-    try {
-      const timeoutMs = webhookTimeoutMs((req.query as Record<string, unknown> | undefined)?.timeout);
-      const result = await admit(parsed.request, { timeoutMs }, admitDeps);
-      const seconds = (performance.now() - started) / 1000;
-      metrics.admissions.inc({ outcome: result.outcome });
-      metrics.admissionDuration.observe({ outcome: result.outcome }, seconds);
-      const line = { ...result.log, outcome: result.outcome, durationMs: Math.round(seconds * 10_000) / 10 };
-      if (result.err !== undefined) logger.error({ ...line, err: result.err }, 'admission');
-      else logger[result.level](line, 'admission');
-      return result.review;
-    } finally {
-      inFlight--;
-      metrics.inFlight.dec();
-    }
-  });
 }
 
 /** Only application/json is accepted (415 otherwise). JSON errors never echo the body (it could hold secrets). */
