@@ -164,3 +164,27 @@ t.test('readiness turns false while shutting down', async (t) => {
   await closing;
   await ts.close();
 });
+
+t.test('close() while a request is in flight: it is answered (with Connection: close), then close() resolves', async (t) => {
+  let entered!: () => void;
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const slowStore = {
+    async ensure() {
+      entered();
+      await sleep(300);
+      return { outcome: 'created' as const };
+    },
+  };
+  const ts = await startTestServer({ store: slowStore });
+  const client = ts.client();
+  const answer = client.mutate(optedIn(review));
+  await inside;
+  const closed = ts.server.close();
+  const res = await answer;
+  t.equal(res.status, 200);
+  t.equal(res.json.response.allowed, true);
+  t.equal(res.headers.connection, 'close', 'the kept-alive connection ends with this answer');
+  await closed;
+  t.pass('close() finished after the answer');
+  await ts.close();
+});
