@@ -126,17 +126,21 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
       maxEventLoopDelay: overload.maxEventLoopDelayMs,
       sampleInterval: overload.sampleIntervalMs,
       retryAfter: overload.retryAfterSeconds,
+      // The returned body is sent by under-pressure, which then skips the route: the admission never runs.
       pressureHandler: (_req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
         deps.metrics.rejectedRequests.inc({ reason: 'overloaded' });
-        const detail = type === 'eventLoopDelay' && value !== undefined ? ` (event loop delay ${Math.round(value)} ms)` : '';
-        void reply
-          .code(503)
-          .header('Retry-After', String(overload.retryAfterSeconds))
-          .send({
-            statusCode: 503,
-            error: 'Service Unavailable',
-            message: `db-access-webhook is overloaded${detail}; retry shortly or scale the webhook out`,
-          });
+        let detail = '';
+        if (type === 'eventLoopDelay' && value !== undefined) {
+          detail = Number.isFinite(value)
+            ? ` (event loop delay ${Math.round(value)} ms)`
+            : ' (event loop blocked for a whole sample window)';
+        }
+        void reply.code(503).header('Retry-After', String(overload.retryAfterSeconds));
+        return {
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: `db-access-webhook is overloaded${detail}; retry shortly or scale the webhook out`,
+        };
       },
     });
   }

@@ -392,3 +392,44 @@ t.test('more admissions in progress than the cap: 503 at once with Retry-After, 
   t.equal(again.statusCode, 200, 'serving again');
   t.equal(again.json().response.allowed, true);
 });
+
+t.test('a blocked event loop: /mutate answers 503 with Retry-After and runs no admission; probes still answer', async (t) => {
+  let ensures = 0;
+  const store: SecretProviderClassStore = {
+    async ensure() {
+      ensures++;
+      return { outcome: 'created' };
+    },
+  };
+  const config = loadConfig({});
+  const logs = createLogCapture();
+  const metrics = createMetrics({ defaultMetrics: false });
+  const app = buildApp(
+    { policy: config.policy, preflightMode: 'off', onKubeError: 'deny', store, logger: logs.logger('debug'), metrics, readiness: () => ({ ready: true, reasons: [] }) },
+    { overload: { maxEventLoopDelayMs: 20, sampleIntervalMs: 20 } },
+  );
+  t.teardown(() => app.close());
+  await app.ready();
+  let refused: Awaited<ReturnType<typeof post>> | undefined;
+  let admitted = 0;
+  // Block the loop (as a CPU-bound burst would), then ask; bounded attempts because sampling is periodic.
+  for (let attempt = 0; attempt < 20 && !refused; attempt++) {
+    const until = Date.now() + 150;
+    while (Date.now() < until) {
+      // busy
+    }
+    await new Promise((r) => setTimeout(r, 1));
+    const res = await post(app, optedIn(deploymentPod));
+    if (res.statusCode === 503) {
+      refused = res;
+      const health = await app.inject({ method: 'GET', url: '/healthz' });
+      t.equal(health.statusCode, 200, 'liveness is exempt');
+    } else admitted++;
+  }
+  t.ok(refused, 'shed at least once');
+  t.equal(refused?.headers['retry-after'], '1');
+  t.match(refused?.json().message, /db-access-webhook is overloaded \(event loop (delay \d+ ms|blocked for a whole sample window)\)/);
+  t.equal(ensures, admitted, 'a refused request ran no admission');
+  t.match(await metrics.registry.metrics(), /db_access_http_rejected_requests_total\{reason="overloaded"\} 1/);
+  t.notOk(logs.lines.some((l) => /already sent/i.test(l)), 'no double reply');
+});
