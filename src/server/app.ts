@@ -126,7 +126,7 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
       maxEventLoopDelay: overload.maxEventLoopDelayMs,
       sampleInterval: overload.sampleIntervalMs,
       retryAfter: overload.retryAfterSeconds,
-      // The returned body is sent by under-pressure, which then skips the route: the admission never runs.
+      // Once a hook has replied, fastify runs nothing further for the request: the admission never starts.
       pressureHandler: (_req: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => {
         deps.metrics.rejectedRequests.inc({ reason: 'overloaded' });
         let detail = '';
@@ -135,12 +135,11 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
             ? ` (event loop delay ${Math.round(value)} ms)`
             : ' (event loop blocked for a whole sample window)';
         }
-        void reply.code(503).header('Retry-After', String(overload.retryAfterSeconds));
-        return {
+        void reply.code(503).header('Retry-After', String(overload.retryAfterSeconds)).send({
           statusCode: 503,
           error: 'Service Unavailable',
           message: `db-access-webhook is overloaded${detail}; retry shortly or scale the webhook out`,
-        };
+        });
       },
     });
   }
