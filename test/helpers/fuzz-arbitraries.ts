@@ -384,7 +384,11 @@ export function protoBody(review: Record<string, unknown>, which: number): strin
   const text = JSON.stringify(review);
   const [anchor, insert] = PROTO_INJECTIONS[which % PROTO_INJECTIONS.length] as readonly [string, string];
   const at = text.indexOf(anchor);
-  return at < 0 ? `{${insert}"x":1}` : text.slice(0, at + anchor.length) + insert + text.slice(at + anchor.length);
+  if (at < 0) return `{${insert}"x":1}`;
+  const rest = text.slice(at + anchor.length);
+  // Into an empty object or array, the inserted member takes no trailing comma.
+  const member = rest.startsWith('}') || rest.startsWith(']') ? insert.replace(/,$/, '') : insert;
+  return text.slice(0, at + anchor.length) + member + rest;
 }
 
 const JSON_CT = 'application/json';
