@@ -6,6 +6,10 @@
 //   BENCH_ONLY=engine,throughput,cold,soak,startup   run a subset (never written to BENCHMARKS.md)
 //   BENCH_CPU_PROF=DIR             run the webhook under --cpu-prof, profiles written to DIR on exit
 //   BENCH_SOAK_RATE=N              soak rate in admissions per second (default 200)
+//   BENCH_SOAK_SEGMENT_S=N         length of each of the 5 soak segments (default 60; shorter runs are not written)
+//   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   extra node flags for the webhook child (results not written)
+//   BENCH_SERVER_MAIN=FILE         run another build of the server entry, e.g. compiled JS (results not written)
+//   BENCH_SOAK_NO_COLD=1           soak without the 5 % cold admissions (to tell their memory apart; not written)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
@@ -65,7 +69,11 @@ export interface RunOptions {
   readonly quick: boolean;
   readonly only?: readonly Scenario[];
   readonly cpuProfileDir?: string;
+  /** Extra node flags for the webhook child, e.g. a heap limit. */
+  readonly webhookFlags?: readonly string[];
   readonly soakRate?: number;
+  readonly soakSegmentMs?: number;
+  readonly soakWithoutCold?: boolean;
   readonly log?: (line: string) => void;
   readonly command?: string;
 }
@@ -74,8 +82,15 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
   const started = performance.now();
   const log = options.log ?? (() => {});
   const base = options.quick ? QUICK : FULL;
-  const settings: BenchSettings =
-    options.soakRate === undefined ? base : { ...base, soak: { ...base.soak, ratePerSecond: options.soakRate } };
+  const settings: BenchSettings = {
+    ...base,
+    soak: {
+      ...base.soak,
+      ...(options.soakRate === undefined ? {} : { ratePerSecond: options.soakRate }),
+      ...(options.soakSegmentMs === undefined ? {} : { segmentMs: options.soakSegmentMs }),
+      ...(options.soakWithoutCold === true ? { includeCold: false } : {}),
+    },
+  };
   const wanted = new Set<Scenario>(options.only ?? SCENARIOS);
   const machine = describeMachine();
   const notes: string[] = [];
@@ -85,7 +100,14 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
       `${machine.cpus} cores shared by the load generator, the server under test and whatever else runs: absolute numbers drift, the side-by-side ratios much less.`,
     );
   }
-  const webhookFlags = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+  const webhookFlags = [
+    ...(options.webhookFlags ?? []),
+    ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]),
+  ];
+  if (process.env.BENCH_SERVER_MAIN) notes.push(`The webhook ran from ${process.env.BENCH_SERVER_MAIN}.`);
+  if (options.webhookFlags !== undefined && options.webhookFlags.length > 0) {
+    notes.push(`The webhook ran with extra node flags: ${options.webhookFlags.join(' ')}.`);
+  }
   if (options.cpuProfileDir !== undefined) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     notes.push(`The webhook ran under --cpu-prof (profiles in ${options.cpuProfileDir}): its numbers are slower than normal.`);
@@ -186,17 +208,29 @@ async function main(): Promise<void> {
   const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
   const only = parseOnly(process.env.BENCH_ONLY);
   const soakRate = process.env.BENCH_SOAK_RATE === undefined ? undefined : Number(process.env.BENCH_SOAK_RATE);
+  const soakSegmentS = process.env.BENCH_SOAK_SEGMENT_S === undefined ? undefined : Number(process.env.BENCH_SOAK_SEGMENT_S);
+  const soakSegmentOk = soakSegmentS !== undefined && Number.isFinite(soakSegmentS) && soakSegmentS > 0;
   const here = path.dirname(fileURLToPath(import.meta.url));
   const results = await runBenchmarks({
     quick,
     ...(only ? { only } : {}),
     ...(process.env.BENCH_CPU_PROF ? { cpuProfileDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
     ...(soakRate !== undefined && Number.isFinite(soakRate) && soakRate > 0 ? { soakRate } : {}),
+    ...(soakSegmentOk ? { soakSegmentMs: soakSegmentS * 1000 } : {}),
+    ...(process.env.BENCH_SOAK_NO_COLD === '1' ? { soakWithoutCold: true } : {}),
+    ...(process.env.BENCH_WEBHOOK_FLAGS ? { webhookFlags: process.env.BENCH_WEBHOOK_FLAGS.split(/\s+/).filter(Boolean) } : {}),
     log: (line) => console.log(`[bench] ${line}`),
     command: ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' '),
   });
   for (const t of results.targets) console.log(`[bench] ${t.met === undefined ? 'NOT RUN' : t.met ? 'MET    ' : 'MISSED '} ${t.benchmark}: ${t.measured}`);
-  if (!quick && only === undefined && process.env.BENCH_CPU_PROF === undefined) {
+  const standard =
+    only === undefined &&
+    process.env.BENCH_CPU_PROF === undefined &&
+    !soakSegmentOk &&
+    process.env.BENCH_SOAK_NO_COLD !== '1' &&
+    !process.env.BENCH_WEBHOOK_FLAGS &&
+    !process.env.BENCH_SERVER_MAIN;
+  if (!quick && standard) {
     writeResults(results, { json: path.join(here, 'results.json'), markdown: path.join(here, '..', 'BENCHMARKS.md') });
     console.log('[bench] wrote bench/results.json and BENCHMARKS.md');
   } else if (out !== undefined) {

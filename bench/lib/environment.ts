@@ -15,7 +15,8 @@ import { Pool } from 'undici';
 import { LoadClient } from './load.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const SERVER_MAIN = path.join(REPO_ROOT, 'src/server/main.ts');
+/** BENCH_SERVER_MAIN points at another build of the entry (e.g. compiled JavaScript) to compare; not written. */
+export const SERVER_MAIN = process.env.BENCH_SERVER_MAIN ?? path.join(REPO_ROOT, 'src/server/main.ts');
 export const ECHO_MAIN = path.join(REPO_ROOT, 'bench/echo-server.ts');
 /** The name kube-apiserver checks: `<service>.<namespace>.svc`. */
 export const SERVICE_DNS_NAME = 'db-access-webhook.db-access-webhook.svc';

@@ -18,12 +18,16 @@ export interface TargetOptions {
 export class LoadClient {
   readonly pool: Pool;
   #opened = 0;
+  #closed = 0;
 
   constructor(options: TargetOptions) {
     const connector = buildConnector({ ca: options.ca, servername: options.servername, rejectUnauthorized: true, allowH2: false });
     const connect: buildConnector.connector = (connectOptions, callback) => {
       this.#opened++;
-      return connector(connectOptions, callback);
+      return connector(connectOptions, (error, socket) => {
+        socket?.once('close', () => this.#closed++);
+        callback(error as Error, socket as never);
+      });
     };
     this.pool = new Pool(options.origin, {
       connections: options.maxConnections,
@@ -41,6 +45,11 @@ export class LoadClient {
 
   get connectionsOpened(): number {
     return this.#opened;
+  }
+
+  /** Connections that ended, whoever closed them (an idle one closing means the server gave up on keep-alive). */
+  get connectionsClosed(): number {
+    return this.#closed;
   }
 
   close(): Promise<void> {

@@ -1,5 +1,6 @@
 // Preloaded (`--import`) into every process under test. It answers the benchmark over the IPC channel with
 // memory after a forced GC, event-loop delay and CPU time, so the server's own code stays untouched.
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
@@ -18,6 +19,12 @@ export interface ProbeSample {
   readonly pid: number;
   readonly uptimeMs: number;
   readonly rssBytes: number;
+  /**
+   * Linux: the anonymous part of RSS (heap, buffers, native allocations) and the file-backed part (mostly the node
+   * binary's pages, shared and reclaimable). -1 elsewhere.
+   */
+  readonly rssAnonBytes: number;
+  readonly rssFileBytes: number;
   /** Peak RSS of the process so far (getrusage maxrss). */
   readonly maxRssBytes: number;
   readonly heapUsedBytes: number;
@@ -37,6 +44,18 @@ const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 histogram.enable();
 
 const gc = (globalThis as { gc?: () => void }).gc;
+
+function rssParts(): { anon: number; file: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? -1);
+    const anon = kb('RssAnon');
+    const file = kb('RssFile');
+    return { anon: anon < 0 ? -1 : anon * 1024, file: file < 0 ? -1 : file * 1024 };
+  } catch {
+    return { anon: -1, file: -1 };
+  }
+}
 
 function sample(request: ProbeRequest): ProbeSample {
   let gcRan = false;
@@ -58,12 +77,15 @@ function sample(request: ProbeRequest): ProbeSample {
     mean: delay(histogram.mean),
   };
   if (request.resetEventLoop === true) histogram.reset();
+  const parts = rssParts();
   return {
     probe: 'sample',
     id: request.id,
     pid: process.pid,
     uptimeMs: process.uptime() * 1000,
     rssBytes: memory.rss,
+    rssAnonBytes: parts.anon,
+    rssFileBytes: parts.file,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     heapUsedBytes: gcRan ? v8.getHeapStatistics().used_heap_size : memory.heapUsed,
     heapTotalBytes: memory.heapTotal,

@@ -280,11 +280,17 @@ export function renderMarkdown(r: BenchResults): string {
           ['latency p50 / p99 / max ms (all)', `${fmt(s.latencyMs.p50)} / ${fmt(s.latencyMs.p99)} / ${fmt(s.latencyMs.max)}`],
           ...Object.entries(s.latencyByKindMs).map(([kind, l]) => [`latency p50 / p99 ms (${kind})`, `${fmt(l.p50)} / ${fmt(l.p99)}`]),
           ['RSS start → end (after GC) MB', `${fmt(s.memory.start.rssMB, 1)} → ${fmt(s.memory.end.rssMB, 1)}`],
+          ['anonymous RSS start → end (after GC) MB', `${fmt(s.memory.start.rssAnonMB, 1)} → ${fmt(s.memory.end.rssAnonMB, 1)}`],
           ['heap after GC start → end MB', `${fmt(s.memory.start.heapUsedAfterGcMB)} → ${fmt(s.memory.end.heapUsedAfterGcMB)}`],
           ['heap after GC timeline MB', s.memory.timeline.map((p) => `${fmt(p.atS, 0)} s: ${fmt(p.heapUsedAfterGcMB)}`).join(', ')],
           ['max RSS under load / kernel peak MB', `${fmt(s.memory.maxRssUnderLoadMB, 1)} / ${fmt(s.memory.peakRssMB, 1)}`],
+          [
+            'at the max RSS: anonymous RSS / heap used / heap total / external MB',
+            `${fmt(s.memory.atMaxRss.rssAnonMB, 1)} / ${fmt(s.memory.atMaxRss.heapUsedAfterGcMB)} / ${fmt(s.memory.atMaxRss.heapTotalMB, 1)} / ${fmt(s.memory.atMaxRss.externalMB, 1)}`,
+          ],
           ['event-loop delay p50 / p99 / max ms', `${fmt(s.eventLoopDelayMs.p50)} / ${fmt(s.eventLoopDelayMs.p99)} / ${fmt(s.eventLoopDelayMs.max)}`],
-          ['new TLS connections after each idle gap', s.connectionsOpenedAfterGaps.join(', ') || 'n/a'],
+          ['connections closed during each idle gap (0 = keep-alive held)', s.connectionsClosedDuringGaps.join(', ') || 'n/a'],
+          ['new TLS connections in the segment after each gap', s.connectionsOpenedAfterGaps.join(', ') || 'n/a'],
           ['API writes / new apps admitted', `${s.apiWrites} / ${s.coldAdmitted}`],
           ['server CPU per admission µs', fmt(s.serverCpuUsPerRequest, 0)],
         ],
@@ -295,13 +301,13 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('', '### Start-up (spawn → first 200 on /readyz)', '');
     out.push(
       table(
-        ['process', 'runs', 'median ms', 'all runs ms', 'idle RSS MB', 'idle heap MB', 'exit code after SIGTERM'],
+        ['process', 'runs', 'median ms', 'all runs ms', 'idle RSS (anonymous) MB', 'idle heap MB', 'exit code after SIGTERM'],
         r.startup.variants.map((v) => [
           v.name,
           String(v.runs),
           fmt(v.medianReadyMs, 0),
           v.readyMs.map((n) => fmt(n, 0)).join(', '),
-          fmt(v.idleRssMB, 1),
+          `${fmt(v.idleRssMB, 1)} (${fmt(v.idleRssAnonMB, 1)})`,
           fmt(v.idleHeapAfterGcMB, 1),
           v.exitCodes.join(', '),
         ]),

@@ -24,12 +24,18 @@ export interface SoakSettings {
   readonly warmupMs: number;
   /** API latency for the cold requests. */
   readonly apiLatencyMs: number;
+  /** false replaces the 5 % cold admissions by mutate ones (to tell the cold path's memory apart). */
+  readonly includeCold?: boolean;
 }
 
 export interface MemoryPoint {
   readonly atS: number;
   readonly rssMB: number;
+  /** Anonymous RSS (Linux): RSS without the node binary's shared, file-backed pages. */
+  readonly rssAnonMB: number;
   readonly heapUsedAfterGcMB: number;
+  readonly heapTotalMB: number;
+  readonly externalMB: number;
 }
 
 export interface SoakResult {
@@ -52,14 +58,18 @@ export interface SoakResult {
     readonly timeline: readonly MemoryPoint[];
     /** Highest RSS seen under load (sampled every few seconds, no GC forced) and the kernel's peak. */
     readonly maxRssUnderLoadMB: number;
+    /** The sample with the highest RSS under load: where the memory was (no GC forced). */
+    readonly atMaxRss: MemoryPoint;
     readonly peakRssMB: number;
     readonly heapGrowthMB: number;
     readonly rssGrowthMB: number;
   };
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly idleGaps: number;
-  /** TLS connections opened by the client in the segments after each idle gap: 0 means keep-alive held. */
+  /** TLS connections opened by the client in the segments after each idle gap (more may be needed for a burst). */
   readonly connectionsOpenedAfterGaps: readonly number[];
+  /** Connections that closed during each idle gap: 0 means the server kept idle keep-alive connections open. */
+  readonly connectionsClosedDuringGaps: readonly number[];
   readonly coldRequests: number;
   readonly apiWrites: number;
   readonly serverCpuUsPerRequest: number;
@@ -71,7 +81,10 @@ function point(sample: ProbeSample, startedAt: number): MemoryPoint {
   return {
     atS: round((performance.now() - startedAt) / 1000, 1),
     rssMB: round(sample.rssBytes / MB, 1),
+    rssAnonMB: round(sample.rssAnonBytes / MB, 1),
     heapUsedAfterGcMB: round(sample.heapUsedBytes / MB, 2),
+    heapTotalMB: round(sample.heapTotalBytes / MB, 1),
+    externalMB: round(sample.externalBytes / MB, 1),
   };
 }
 
@@ -92,7 +105,7 @@ export async function runSoak(input: {
     const n = counter++;
     const slot = n % 20;
     const uid = benchUid(0x50a4, n);
-    if (slot === 19) {
+    if (slot === 19 && settings.includeCold !== false) {
       byKind.cold = (byKind.cold ?? 0) + 1;
       return { uid, kind: 'cold', body: body(cold, uid).replace(APP_PLACEHOLDER, `soak-${n}`) };
     }
@@ -125,6 +138,8 @@ export async function runSoak(input: {
     const runs: RunResult[] = [];
     const connectionsAfterGaps: number[] = [];
     let maxRss = startSample.rssBytes;
+    let atMaxRss = point(startSample, startedAt);
+    const connectionsClosedDuringGaps: number[] = [];
 
     for (let segment = 0; segment < settings.segments; segment++) {
       // RSS under load, without forcing a GC, every 5 s (or 4 times per short segment).
@@ -132,7 +147,10 @@ export async function runSoak(input: {
       const sampler = setInterval(() => {
         webhook.child.sample().then(
           (s) => {
-            maxRss = Math.max(maxRss, s.rssBytes);
+            if (s.rssBytes > maxRss) {
+              maxRss = s.rssBytes;
+              atMaxRss = point(s, startedAt);
+            }
           },
           () => {},
         );
@@ -152,10 +170,12 @@ export async function runSoak(input: {
       if (segment < settings.segments - 1) {
         // The idle gap: sample memory after GC (keeps its pause out of the event-loop window), then wait.
         const gapStart = performance.now();
+        const closedBefore = client.connectionsClosed;
         const s = await webhook.child.sample({ gc: true });
         timeline.push(point(s, startedAt));
         const rest = settings.gapMs - (performance.now() - gapStart);
         if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+        connectionsClosedDuringGaps.push(client.connectionsClosed - closedBefore);
       }
     }
     const endSample = await webhook.child.sample({ gc: true, resetEventLoop: true });
@@ -187,6 +207,7 @@ export async function runSoak(input: {
         end,
         timeline,
         maxRssUnderLoadMB: round(maxRss / MB, 1),
+        atMaxRss,
         peakRssMB: round(endSample.maxRssBytes / MB, 1),
         heapGrowthMB: round(end.heapUsedAfterGcMB - start.heapUsedAfterGcMB, 2),
         rssGrowthMB: round(end.rssMB - start.rssMB, 1),
@@ -194,6 +215,7 @@ export async function runSoak(input: {
       eventLoopDelayMs: { p50: round(eventLoop.p50), p99: round(eventLoop.p99), max: round(eventLoop.max) },
       idleGaps: settings.segments - 1,
       connectionsOpenedAfterGaps: connectionsAfterGaps,
+      connectionsClosedDuringGaps,
       coldRequests: byKind.cold ?? 0,
       apiWrites: writes,
       serverCpuUsPerRequest: round(

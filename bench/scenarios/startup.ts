@@ -11,6 +11,7 @@ export interface StartupVariant {
   readonly readyMs: readonly number[];
   readonly medianReadyMs: number;
   readonly idleRssMB: number;
+  readonly idleRssAnonMB: number;
   readonly idleHeapAfterGcMB: number;
   /** Exit code after SIGTERM (0 = clean shutdown). */
   readonly exitCodes: readonly (number | null)[];
@@ -28,6 +29,7 @@ async function measure(
   const readyMs: number[] = [];
   const exitCodes: (number | null)[] = [];
   let idleRss = 0;
+  let idleRssAnon = 0;
   let idleHeap = 0;
   for (let i = 0; i < runs; i++) {
     const target = await start();
@@ -35,6 +37,7 @@ async function measure(
     if (i === runs - 1) {
       const sample = await target.child.sample({ gc: true });
       idleRss = sample.rssBytes;
+      idleRssAnon = sample.rssAnonBytes;
       idleHeap = sample.heapUsedBytes;
     }
     exitCodes.push(await target.child.stop());
@@ -46,6 +49,7 @@ async function measure(
     readyMs,
     medianReadyMs: round(median(readyMs), 1),
     idleRssMB: round(idleRss / MB, 1),
+    idleRssAnonMB: round(idleRssAnon / MB, 1),
     idleHeapAfterGcMB: round(idleHeap / MB, 2),
     exitCodes,
   };

@@ -121,6 +121,7 @@ t.test('every scenario runs on a tiny workload against the real server in a chil
   t.ok((soak?.memory.start.heapUsedAfterGcMB ?? 0) > 0 && (soak?.memory.end.rssMB ?? 0) > 0);
   t.equal(soak?.idleGaps, 1);
   t.equal(soak?.connectionsOpenedAfterGaps.length, 1);
+  t.equal(soak?.connectionsClosedDuringGaps.length, 1);
 
   // Start-up: all three variants got ready and shut down cleanly on SIGTERM.
   const variants = results.startup?.variants ?? [];
