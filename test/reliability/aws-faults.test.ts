@@ -13,6 +13,8 @@ import { plainPod, reviewFor } from '../helpers/fuzz-arbitraries.ts';
 import { assertNoSecrets, createLogCapture, plantSecrets, plantedSecrets, sentinel } from '../helpers/log-capture.ts';
 import { ENV, ENVIRONMENT, since } from './harness.ts';
 
+t.setTimeout(60_000); // hangs wait out the 2 s preflight bound
+
 const ORG_TAG = 'db-access/organization';
 const planted = plantedSecrets();
 const awsSecretKey = sentinel('AWSSECRETKEY');

@@ -12,6 +12,8 @@ import { createWebhookClient, peerCertificate } from '../helpers/webhook-client.
 import type { WebhookClient } from '../helpers/webhook-client.ts';
 import { ENV, podReview } from './harness.ts';
 
+t.setTimeout(60_000);
+
 const ca = await createDevCa('rotation-under-load CA');
 const names = servingNames();
 const pairs = await Promise.all(Array.from({ length: 7 }, () => issueServingCertificate(ca, names)));

@@ -25,6 +25,9 @@ import type { TestServer } from '../helpers/start-server.ts';
 import type { WebhookClient } from '../helpers/webhook-client.ts';
 import { ENV, POLICY, runPool } from './harness.ts';
 
+// Generous: ~20–45 s on 2 cores for 10,000 cases; the long mode (FUZZ_RUNS) scales it.
+t.setTimeout(Math.max(180_000, fuzzParameters().numRuns * 20));
+
 const CONCURRENCY = 16;
 
 /** What is wrong with one answer, or undefined when it is acceptable. */

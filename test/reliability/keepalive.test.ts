@@ -16,6 +16,8 @@ import { httpsServerOf } from '../../src/server/app.ts';
 import { createDevCa, issueServingCertificate, servingNames } from '../../src/tls/dev-certificates.ts';
 import { ENV, podReview } from './harness.ts';
 
+t.setTimeout(60_000); // a real 6 s idle gap
+
 const IDLE_MS = 6_000; // > Node's default keepAliveTimeout (5 s)
 const APISERVER_IDLE_MS = 90_000;
 const NODE_DEFAULT_KEEPALIVE_MS = 5_000;

@@ -11,6 +11,8 @@ import { plainPod, reviewFor } from '../helpers/fuzz-arbitraries.ts';
 import { assertNoSecrets, plantSecrets, plantedSecrets } from '../helpers/log-capture.ts';
 import { ENV, desiredSpc, since } from './harness.ts';
 
+t.setTimeout(90_000); // seven faults × two modes, some waiting out a 1.6 s budget
+
 interface Fault {
   readonly name: string;
   /** Arms the fault on the fake API. */

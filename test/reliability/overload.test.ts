@@ -8,6 +8,8 @@ import { startTestServer } from '../helpers/start-server.ts';
 import type { WebhookAnswer } from '../helpers/webhook-client.ts';
 import { ENV, podReview, since } from './harness.ts';
 
+t.setTimeout(90_000); // three scenarios with 1 s sample windows
+
 /** Keeps the event loop busy for `ms` (the webhook runs in this process): CPU saturation, made exact. */
 function busy(ms: number): void {
   const end = performance.now() + ms;

@@ -19,6 +19,9 @@ import {
   trickAnnotationValue,
 } from '../helpers/fuzz-arbitraries.ts';
 
+// ~5 s for the default 10,000 runs per property; the long mode (FUZZ_RUNS) scales it.
+t.setTimeout(Math.max(120_000, fuzzParameters().numRuns * 15));
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ALIASES = new Set(['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DATABASE_URL']);
 const KEYS = new Set(['host', 'port', 'database', 'username', 'password', 'url']);
