@@ -83,3 +83,61 @@ t.test('rotations and a careless in-place rewrite under load: zero failed reques
   t.ok(ts.logs.records().some((r) => r.msg === 'new serving certificate refused; still serving the last good one'), 'and logged');
   t.notOk(ts.logs.lines.some((l) => l.includes('PRIVATE KEY')), 'no key material in the logs');
 });
+
+t.test('expired and corrupt files under load: the last good pair keeps serving, logged and counted', async (t) => {
+  const good = pairs[0]!;
+  const volume = await createSecretVolume(good);
+  t.teardown(() => volume.remove());
+  const ts = await startTestServer({
+    env: { ...ENV, TLS_CERT_FILE: volume.certFile, TLS_KEY_FILE: volume.keyFile },
+    ca: ca.cert,
+    tlsReload: { pollIntervalMs: 100, debounceMs: 20 },
+  });
+  t.teardown(() => ts.close());
+  const expired = await issueServingCertificate(ca, { ...names, notBefore: new Date(Date.now() - 48 * 3_600_000), notAfter: new Date(Date.now() - 3_600_000) });
+  const bad = [
+    { what: 'expired', files: expired },
+    { what: 'corrupt certificate', files: { cert: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', key: good.key } },
+    { what: 'corrupt key', files: { cert: good.cert, key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' } },
+    { what: 'empty files', files: { cert: '', key: '' } },
+  ];
+  let stop = false;
+  const failures: string[] = [];
+  let ok = 0;
+  const load = (async () => {
+    for (let round = 0; round < 2_000 && !stop; round++) {
+      const fresh = createWebhookClient({ url: ts.url, ca: ca.cert });
+      const r = await fresh.mutate(podReview('bad-files')).then(
+        (a) => (a.status === 200 ? 'ok' : `HTTP ${a.status}`),
+        (e: Error) => e.message,
+      );
+      await fresh.close();
+      if (r === 'ok') ok++;
+      else failures.push(r);
+    }
+  })();
+  for (const { what, files } of bad) {
+    await volume.update(files);
+    await ts.server.reloadCertificate();
+    await sleep(150); // let polls see it too (reported once per bad pair)
+    t.equal((await peerCertificate(ts.url, ca.cert)).fingerprint256, fingerprint(good.cert), `${what}: still serving the last good pair`);
+  }
+  stop = true;
+  await load;
+  t.same(failures.slice(0, 5), [], `no failed handshake or request (${ok} fresh connections served)`);
+  const metrics = await ts.metrics.registry.metrics();
+  t.match(metrics, new RegExp(`db_access_tls_certificate_reloads_total\\{result="failure"\\} ${bad.length}\\b`), 'each bad pair counted once');
+  const refusals = ts.logs.records().filter((r) => r.msg === 'new serving certificate refused; still serving the last good one');
+  t.equal(refusals.length, bad.length, 'each logged once, with the reason');
+  t.ok(refusals.every((r) => typeof r.reason === 'string' && typeof r.servingFingerprint === 'string'), 'each refusal names the reason and the pair still served');
+  t.notOk(ts.logs.lines.some((l) => l.includes('PRIVATE KEY') || l.includes(good.key.split('\n')[1] ?? 'x')), 'no key material in the logs');
+});
+
+t.test('a missing key at start-up is a clear error naming TLS_KEY_FILE', async (t) => {
+  const volume = await createSecretVolume(pairs[0]!);
+  t.teardown(() => volume.remove());
+  await t.rejects(
+    startTestServer({ env: { ...ENV, TLS_CERT_FILE: volume.certFile, TLS_KEY_FILE: `${volume.dir}/absent.key` }, ca: ca.cert }),
+    { message: /TLS_KEY_FILE/ },
+  );
+});
