@@ -15,6 +15,7 @@ import {
   fuzzParameters,
   hostileBody,
   largeCases,
+  pod,
   plainPod,
   reviewFor,
 } from '../helpers/fuzz-arbitraries.ts';
@@ -83,6 +84,8 @@ for (let i = 0; i < 20; i++) {
   cases.push({ label: 'planted', body: JSON.stringify(reviewFor(plantSecrets(plainPod(`planted${i}`), planted), 'tenant-a')), contentType: 'application/json' });
 }
 const large = largeCases();
+// For the one-at-a-time isolation check: tenant pods with every organization trick, each in a namespace of its own.
+const isolated = fc.sample(pod, { seed: FUZZ_SEED + 1, numRuns: Math.min(300, fuzzParameters().numRuns) });
 
 t.before(async () => {
   api = await startFakeKubeApi();
@@ -156,13 +159,46 @@ t.test(`${fuzzParameters().numRuns} hostile bodies (seed ${FUZZ_SEED}), ${CONCUR
   // The server is still healthy and answers a plain admission correctly.
   const uid = '11111111-2222-4333-8444-555555555555';
   const after = await client.mutate(JSON.stringify(reviewFor(plainPod('after-fuzz'), 'tenant-b', uid)));
-  t.equal(after.status, 200);
+  t.equal(after.status, 200, 'still serving after the fuzz');
   const response = (JSON.parse(after.text) as { response: { uid: string; allowed: boolean; patchType?: string } }).response;
-  t.equal(response.uid, uid);
-  t.equal(response.allowed, true);
-  t.equal(response.patchType, 'JSONPatch');
+  t.equal(response.uid, uid, 'uid echoed');
+  t.equal(response.allowed, true, 'a plain opted-in pod is admitted');
+  t.equal(response.patchType, 'JSONPatch', 'with its patch');
   t.ok(api.get('tenant-b', 'after-fuzz-database-secrets'), 'and ensured its SecretProviderClass');
 
+});
+
+t.test(`${isolated.length} tricky pods one at a time: each admission touches only its own namespace and secret`, async (t) => {
+  const problems: string[] = [];
+  let writes = 0;
+  for (const [i, object] of isolated.entries()) {
+    const ns = `iso-${i}`; // a namespace per admission: every API request it causes is attributable to it
+    const before = api.requests.length;
+    const body = JSON.stringify(reviewFor(object, ns));
+    const res = await client.mutate(body);
+    const problem = problemWith({ label: 'isolated', body, contentType: 'application/json' }, res.status, res.text);
+    if (problem !== undefined) problems.push(`#${i}: ${problem}`);
+    for (const r of api.requests.slice(before)) {
+      if (r.namespace !== ns) problems.push(`#${i}: ${r.method} ${r.path} outside ${ns}`);
+      if (r.verb !== 'create' && r.verb !== 'update' && r.verb !== 'get') problems.push(`#${i}: unexpected ${r.method} ${r.path}`);
+      if (r.verb === 'create' || r.verb === 'update') writes++;
+    }
+  }
+  // Every object in the iso-* namespaces names exactly its namespace's secret. (A create's name is in its body,
+  // not its path; the read before it carries the name.)
+  for (const [i] of isolated.entries()) {
+    const ns = `iso-${i}`;
+    const names = new Set(api.requests.filter((r) => r.namespace === ns && r.name !== undefined).map((r) => r.name as string));
+    for (const name of names) {
+      const obj = api.get(ns, name);
+      if (obj === undefined) continue;
+      const objects = parse(String((obj.spec as { parameters?: { objects?: unknown } })?.parameters?.objects ?? '')) as unknown;
+      const entry = Array.isArray(objects) && objects.length === 1 ? (objects[0] as { objectName?: unknown }) : undefined;
+      if (entry?.objectName !== `${ns}-${POLICY.environment}-database-credentials`) problems.push(`${ns}/${name} names ${String(entry?.objectName)}`);
+    }
+  }
+  t.same(problems.slice(0, 10), [], 'no request outside the admission\'s namespace; every object names that namespace\'s secret');
+  t.ok(writes > isolated.length / 4, `a good share wrote a SecretProviderClass (${writes} writes)`);
 });
 
 t.test('the very large bodies, one at a time; after each, a plain admission is still served at once', async (t) => {
