@@ -1,5 +1,5 @@
 // Prometheus metrics, on a Registry of our own (tests build many apps in one process; the global one would clash).
-// Every metric here is documented in docs/metrics.md.
+// Every metric here is documented in README.md, section Metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KubeCallResult, KubeVerb, EnsureOutcome } from '../kube/types.ts';
 import type { PreflightStatus } from '../aws/types.ts';
