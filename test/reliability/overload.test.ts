@@ -96,3 +96,38 @@ t.test('short busy stretches below the limit never cause a 503 (SECURITY.md find
   }
   t.same(statuses, [200, 200, 200, 200], 'no false "overloaded" answers');
 });
+
+t.test('a flood of idle and half-open connections (slowloris) does not starve admissions', async (t) => {
+  const { connect: tcpConnect } = await import('node:net');
+  const { connect: tlsConnect } = await import('node:tls');
+  const ts = await startTestServer({ env: ENV });
+  t.teardown(() => ts.close());
+  const port = Number(new URL(ts.url).port);
+  const sockets: Array<{ destroy(): void }> = [];
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
+  // 200 TCP connections that never start TLS, 200 TLS connections that send half a request and stall.
+  await Promise.all(
+    Array.from({ length: 200 }, () => new Promise<void>((resolve) => {
+      const s = tcpConnect({ host: '127.0.0.1', port }, () => resolve());
+      s.on('error', () => resolve());
+      sockets.push(s);
+    })),
+  );
+  await Promise.all(
+    Array.from({ length: 200 }, () => new Promise<void>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
+        s.write('POST /mutate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n');
+        resolve();
+      });
+      s.on('error', () => resolve());
+      sockets.push(s);
+    })),
+  );
+  const client = ts.client({ connections: 8 });
+  const started = performance.now();
+  const answers = await Promise.all(Array.from({ length: 64 }, (_, i) => client.mutate(podReview(`flood${i % 4}`))));
+  t.ok(answers.every((a) => a.status === 200 && a.json.response.allowed === true), '64 admissions answered while 400 connections hang');
+  t.ok(since(started) < 10_000, `within the apiserver's default timeout (${since(started)} ms)`);
+});
