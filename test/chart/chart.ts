@@ -22,6 +22,16 @@ export const templatesDir = join(chartDir, 'templates');
 
 export type Values = Record<string, unknown>;
 
+// The chart's whole RBAC grant, written out (rbac.test.ts reads the template, helm-render.test.ts the rendered
+// ClusterRole). Any change to the chart's RBAC must change this list too.
+export const EXPECTED_RULES = [
+  {
+    apiGroups: ['secrets-store.csi.x-k8s.io'],
+    resources: ['secretproviderclasses'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+  },
+];
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -2,16 +2,8 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docsOfKind, isRecord, readTemplate, repoRoot, skeleton, manifestTemplates, loadDefaultValues } from './chart.ts';
+import { EXPECTED_RULES, docsOfKind, isRecord, readTemplate, repoRoot, skeleton, manifestTemplates, loadDefaultValues } from './chart.ts';
 
-// The whole grant, written out. Any change to the chart's RBAC must change this list too.
-const EXPECTED_RULES = [
-  {
-    apiGroups: ['secrets-store.csi.x-k8s.io'],
-    resources: ['secretproviderclasses'],
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-  },
-];
 
 const RBAC_KINDS = ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'];
 const values = loadDefaultValues();
