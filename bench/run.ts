@@ -42,7 +42,7 @@ export interface BenchSettings {
 
 export const FULL: BenchSettings = {
   engineBudgetMs: 2_000,
-  throughput: { concurrencies: [1, 16, 64], rounds: 2, warmupMs: 1_500, durationMs: 6_000 },
+  throughput: { concurrencies: [1, 16, 64], rounds: 6, warmupMs: 1_500, sliceWarmupMs: 300, durationMs: 2_000 },
   cold: { latenciesMs: [5, 50], admissions: 300, concurrency: 16, burst: 64 },
   soak: {
     ratePerSecond: 200,
@@ -58,7 +58,7 @@ export const FULL: BenchSettings = {
 
 export const QUICK: BenchSettings = {
   engineBudgetMs: 40,
-  throughput: { concurrencies: [1, 16], rounds: 1, warmupMs: 100, durationMs: 250 },
+  throughput: { concurrencies: [1, 16], rounds: 1, warmupMs: 100, sliceWarmupMs: 50, durationMs: 250 },
   cold: { latenciesMs: [5, 50], admissions: 24, concurrency: 8, burst: 64 },
   // The idle gap is shorter than the apiserver-relevant 5 s here: the quick run only keeps the code alive.
   soak: { ratePerSecond: 150, maxConcurrency: 8, segments: 2, segmentMs: 600, gapMs: 500, warmupMs: 500, apiLatencyMs: 5 },

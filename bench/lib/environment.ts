@@ -1,6 +1,6 @@
 // Everything the processes under test need: a CA the client pins, a serving certificate for the Service name,
 // the in-test Kubernetes API (kubeconfig on disk for the child), free ports and a scratch directory.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,8 +45,13 @@ export async function createEnvironment(): Promise<BenchEnvironment> {
   const dir = mkdtempSync(path.join(tmpdir(), 'db-access-bench-'));
   const ca = await createTestCa('db-access-webhook bench CA');
   const leaf = await issueCertificate(ca, { dnsNames: [SERVICE_DNS_NAME, 'localhost'], ipAddresses: ['127.0.0.1'] });
-  const certFile = path.join(dir, 'tls.crt');
-  const keyFile = path.join(dir, 'tls.key');
+  // Certificates in their own directory, as a mounted Secret is: the webhook watches that directory for rotation,
+  // and log files written next to them would wake its watcher on every admission.
+  const tlsDir = path.join(dir, 'tls');
+  mkdirSync(tlsDir);
+  mkdirSync(path.join(dir, 'logs'));
+  const certFile = path.join(tlsDir, 'tls.crt');
+  const keyFile = path.join(tlsDir, 'tls.key');
   writeFileSync(certFile, leaf.cert);
   writeFileSync(keyFile, leaf.key, { mode: 0o600 });
   const kubeApi = await startFakeKubeApi();
@@ -130,7 +135,7 @@ async function startTarget(
   const child = new ChildUnderTest({
     file: name === 'webhook' ? SERVER_MAIN : ECHO_MAIN,
     env: childEnv,
-    logFile: path.join(env.dir, `${name}-${port}.log`),
+    logFile: path.join(env.dir, 'logs', `${name}-${port}.log`),
     ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
   });
   const origin = `https://127.0.0.1:${port}`;

@@ -50,7 +50,7 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'resources'>):
   const at16 = mutate.find((row) => row.concurrency === 16);
   if (mutate.length > 0) {
     const minRatio = Math.min(...mutate.map((row) => row.ratio));
-    const ratios = mutate.map((row) => `c${row.concurrency} ${fmt(row.ratio)}×`).join(', ');
+    const ratios = mutate.map((row) => `c${row.concurrency} ${fmt(row.ratio)}×`).join(', ') + ` (CPU ratio ${mutate.map((row) => `${fmt(row.cpuRatio)}×`).join(', ')})`;
     const p99 = at16?.webhook.latencyMs.p99;
     checks.push({
       benchmark: 'Mutate path throughput',
@@ -66,7 +66,8 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'resources'>):
     checks.push({
       benchmark: 'Pass-through throughput',
       target: '≥ 0.9× the bare echo',
-      measured: pass.map((row) => `c${row.concurrency} ${fmt(row.ratio)}×`).join(', '),
+      measured:
+        pass.map((row) => `c${row.concurrency} ${fmt(row.ratio)}×`).join(', ') + ` (CPU ratio ${pass.map((row) => `${fmt(row.cpuRatio)}×`).join(', ')})`,
       met: minRatio >= 0.9,
     });
   } else {
@@ -192,7 +193,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('', '### Mutate (warm cache) and pass-through against the bare echo', '');
     out.push(
       table(
-        ['path', 'conc.', 'webhook rps', 'echo rps', 'ratio', 'webhook p50 / p99 ms', 'echo p50 / p99 ms', 'CPU µs/req webhook / echo', 'errors', 'API calls'],
+        ['path', 'conc.', 'webhook rps', 'echo rps', 'ratio', 'webhook p50 / p99 ms', 'echo p50 / p99 ms', 'CPU µs/req webhook / echo', 'CPU ratio', 'errors', 'API calls'],
         r.throughput.map((row) => [
           row.path,
           String(row.concurrency),
@@ -202,6 +203,7 @@ export function renderMarkdown(r: BenchResults): string {
           `${fmt(row.webhook.latencyMs.p50)} / ${fmt(row.webhook.latencyMs.p99)}`,
           `${fmt(row.echo.latencyMs.p50)} / ${fmt(row.echo.latencyMs.p99)}`,
           `${fmt(row.webhook.cpuUsPerRequest, 0)} / ${fmt(row.echo.cpuUsPerRequest, 0)}`,
+          `${fmt(row.cpuRatio)}×`,
           String(row.webhook.errors + row.echo.errors),
           String(row.apiCalls),
         ]),

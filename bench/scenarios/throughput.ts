@@ -14,8 +14,13 @@ import type { FakeKubeApi } from '../../test/helpers/fake-kube-api.ts';
 
 export interface ThroughputSettings {
   readonly concurrencies: readonly number[];
+  /** Alternating slices per side: many short slices make drift on a shared machine hit both sides alike. */
   readonly rounds: number;
+  /** Warm-up before the first slice of each side (JIT, connections). */
   readonly warmupMs: number;
+  /** Warm-up before every later slice (connections are already open). */
+  readonly sliceWarmupMs: number;
+  /** Measured length of each slice. */
   readonly durationMs: number;
 }
 
@@ -42,6 +47,8 @@ export interface ThroughputRow {
   readonly webhook: SideResult;
   /** webhook throughput / echo throughput. */
   readonly ratio: number;
+  /** echo CPU per request / webhook CPU per request: the throughput ratio if the server had the CPU to itself. */
+  readonly cpuRatio: number;
   /** Kubernetes API calls made by the webhook during the measured runs (warm cache: must be 0). */
   readonly apiCalls: number;
 }
@@ -54,16 +61,24 @@ interface Side {
   requestsForCpu: number;
 }
 
-async function measure(side: Side, template: BodyTemplate, kind: string, concurrency: number, settings: ThroughputSettings, seed: number): Promise<void> {
+async function measure(
+  side: Side,
+  template: BodyTemplate,
+  kind: string,
+  concurrency: number,
+  warmupMs: number,
+  durationMs: number,
+  seed: number,
+): Promise<void> {
   let counter = 0;
   const next = () => {
     const uid = benchUid(seed, counter++);
     return { body: body(template, uid), uid, kind };
   };
   const common = { client: side.client, path: MUTATE_PATH, concurrency, next, validate: validateAnswer, validateEvery: 16 };
-  await runLoad({ ...common, durationMs: settings.warmupMs });
+  await runLoad({ ...common, durationMs: warmupMs });
   const before = await side.target.child.sample();
-  const run = await runLoad({ ...common, durationMs: settings.durationMs });
+  const run = await runLoad({ ...common, durationMs });
   const after = await side.target.child.sample();
   side.runs.push(run);
   side.cpuUs += after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs;
@@ -138,7 +153,8 @@ export async function runThroughput(input: ThroughputInput): Promise<ThroughputR
         const order = pass % 2 === 0 ? [echo, webhook] : [webhook, echo];
         for (const side of order) {
           const kind = side === echo ? 'echo' : input.path;
-          await measure(side, input.template, kind, concurrency, input.settings, concurrency * 16 + pass * 2 + (side === echo ? 1 : 0));
+          const warmup = pass === 0 ? input.settings.warmupMs : input.settings.sliceWarmupMs;
+          await measure(side, input.template, kind, concurrency, warmup, input.settings.durationMs, concurrency * 64 + pass * 2 + (side === echo ? 1 : 0));
         }
       }
       const row: ThroughputRow = {
@@ -149,9 +165,14 @@ export async function runThroughput(input: ThroughputInput): Promise<ThroughputR
         echo: summarizeSide(echo),
         webhook: summarizeSide(webhook),
         ratio: 0,
+        cpuRatio: 0,
         apiCalls: input.kubeApi.requests.length - apiBefore,
       };
-      const withRatio = { ...row, ratio: round(row.webhook.throughput / row.echo.throughput, 3) };
+      const withRatio = {
+        ...row,
+        ratio: round(row.webhook.throughput / row.echo.throughput, 3),
+        cpuRatio: round(row.echo.cpuUsPerRequest / row.webhook.cpuUsPerRequest, 3),
+      };
       rows.push(withRatio);
       input.log(
         `${input.path} c=${concurrency}: webhook ${withRatio.webhook.throughput} rps p50 ${withRatio.webhook.latencyMs.p50} p99 ${withRatio.webhook.latencyMs.p99} ms | ` +
