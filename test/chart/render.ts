@@ -1,6 +1,8 @@
 // The chart rendered by a real helm (see test/helpers/helm.ts for where the binary comes from), parsed into objects,
 // plus the small Kubernetes semantics the render tests need: label selectors and strict field checking.
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
@@ -32,6 +34,8 @@ export interface RenderOptions {
   readonly namespace?: string;
   /** Extra helm arguments, e.g. ['--set', 'a.b=c']. */
   readonly args?: readonly string[];
+  /** A cluster to render against (`--dry-run=server`: Capabilities and `lookup` come from it). */
+  readonly kubeconfig?: string;
 }
 
 export interface Rendered extends HelmResult {
@@ -49,11 +53,11 @@ export async function render(options: RenderOptions = {}): Promise<Rendered> {
     chartDir,
     '--namespace',
     options.namespace ?? 'db-access-webhook',
-    '--kube-version',
-    options.kubeVersion ?? '1.34.0',
+    ...(options.kubeconfig ? [] : ['--kube-version', options.kubeVersion ?? '1.34.0']),
     ...valuesArgs(options.variant ?? 'values.yaml'),
     ...(options.args ?? []),
-  ]);
+    ...(options.kubeconfig ? ['--dry-run=server', '--disable-openapi-validation'] : []),
+  ], options.kubeconfig ? { kubeconfig: options.kubeconfig } : {});
   const objects: Obj[] = [];
   const parseErrors: string[] = [];
   const yamlVersionDependent: string[] = [];
@@ -135,4 +139,85 @@ export function unknownFields(value: unknown, type: string, path = ''): string[]
     const t = known.get(key);
     return t === undefined ? [`${path}.${key}`] : unknownFields(v, t, `${path}.${key}`);
   });
+}
+
+// --- a minimal kube-apiserver for `helm template --dry-run=server` ---------------------------------------------------
+// Just enough for helm: /version, discovery (so it can map every kind the chart renders) and GET of Secrets, which is
+// what the chart's `lookup` reads. Plain HTTP on 127.0.0.1; every request is logged.
+const API_RESOURCES: Record<string, Array<[name: string, kind: string, namespaced: boolean]>> = {
+  v1: [['secrets', 'Secret', true], ['services', 'Service', true], ['serviceaccounts', 'ServiceAccount', true], ['namespaces', 'Namespace', false]],
+  'apps/v1': [['deployments', 'Deployment', true]],
+  'policy/v1': [['poddisruptionbudgets', 'PodDisruptionBudget', true]],
+  'rbac.authorization.k8s.io/v1': [['clusterroles', 'ClusterRole', false], ['clusterrolebindings', 'ClusterRoleBinding', false]],
+  'networking.k8s.io/v1': [['networkpolicies', 'NetworkPolicy', true]],
+  'admissionregistration.k8s.io/v1': [['mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false]],
+  'cert-manager.io/v1': [['issuers', 'Issuer', true], ['certificates', 'Certificate', true]],
+  'monitoring.coreos.com/v1': [['servicemonitors', 'ServiceMonitor', true]],
+};
+
+export interface FakeApiserver {
+  /** A kubeconfig file that points at it. */
+  readonly kubeconfig: string;
+  /** Secrets by `<namespace>/<name>`, as the API returns them (data base64-encoded). */
+  readonly secrets: Map<string, Obj>;
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+export async function startFakeApiserver(dir: string, gitVersion = 'v1.31.0'): Promise<FakeApiserver> {
+  const secrets = new Map<string, Obj>();
+  const requests: string[] = [];
+  const send = (res: ServerResponse, code: number, body: unknown): void => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    requests.push(`${req.method ?? '?'} ${path}`);
+    const [, major, minor] = /^v(\d+)\.(\d+)/.exec(gitVersion) ?? [];
+    if (path === '/version') return send(res, 200, { major, minor, gitVersion });
+    if (path === '/api') return send(res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
+    if (path === '/apis') {
+      const groups = Object.keys(API_RESOURCES)
+        .filter((gv) => gv.includes('/'))
+        .map((gv) => {
+          const [name, version] = gv.split('/') as [string, string];
+          return { name, versions: [{ groupVersion: gv, version }], preferredVersion: { groupVersion: gv, version } };
+        });
+      return send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
+    }
+    const groupVersion = path === '/api/v1' ? 'v1' : /^\/apis\/([^/]+\/[^/]+)$/.exec(path)?.[1];
+    if (groupVersion && API_RESOURCES[groupVersion]) {
+      const resources = API_RESOURCES[groupVersion].map(([name, kind, namespaced]) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list'] }));
+      return send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
+    }
+    const secret = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(path);
+    const found = secret && req.method === 'GET' ? secrets.get(`${secret[1]}/${secret[2]}`) : undefined;
+    if (found) return send(res, 200, found);
+    send(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `${path} not found` });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${port}` } }],
+      users: [{ name: 'fake', user: { token: 'fake' } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
+      'current-context': 'fake',
+    }),
+  );
+  return {
+    kubeconfig,
+    secrets,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

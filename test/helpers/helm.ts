@@ -146,8 +146,8 @@ export interface HelmResult {
   readonly stderr: string;
 }
 
-/** Runs helm with a private, empty HOME-like config so the user's repos and plugins never matter. */
-export async function helm(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<HelmResult> {
+/** Runs helm with private config/cache/data dirs (the user's repos and plugins never matter) and no cluster by default. */
+export async function helm(args: readonly string[], options: { timeoutMs?: number; kubeconfig?: string } = {}): Promise<HelmResult> {
   const bin = await ensureHelm();
   const isolated = join(helmCacheDir, 'home');
   try {
@@ -159,8 +159,8 @@ export async function helm(args: readonly string[], options: { timeoutMs?: numbe
         HELM_CONFIG_HOME: join(isolated, 'config'),
         HELM_CACHE_HOME: join(isolated, 'cache'),
         HELM_DATA_HOME: join(isolated, 'data'),
-        // No cluster: lookup returns nothing and nothing is contacted (helm template/lint never need one).
-        KUBECONFIG: '/dev/null',
+        // No cluster unless a test brings one: helm template/lint need none, and `lookup` then returns nothing.
+        KUBECONFIG: options.kubeconfig ?? '/dev/null',
       },
     });
     return { code: 0, stdout, stderr };
