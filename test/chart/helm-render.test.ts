@@ -600,6 +600,7 @@ t.test('helm enforces values.schema.json and the chart guards', async (t) => {
     ['a string for a number', ['--set', 'webhook.timeoutSeconds=abc'], /at '\/webhook\/timeoutSeconds': got string, want integer/],
     ['an unknown TLS mode', ['--set', 'tls.mode=manual'], /at '\/tls\/mode'/],
     ['a grace period that kills in-flight admissions', ['--set', 'terminationGracePeriodSeconds=15'], /terminationGracePeriodSeconds must be greater than/],
+    ['the metrics port on the webhook port', ['--set', 'ports.metrics=8443'], /ports\.https and ports\.metrics must differ/],
   ];
   const results = await pool(POOL, failures.map(([, args]) => () => render({ args })));
   failures.forEach(([name, , expected], i) => {
@@ -613,6 +614,49 @@ t.test('helm enforces values.schema.json and the chart guards', async (t) => {
   const old = await render({ kubeVersion: '1.24.0' });
   t.not(old.code, 0, 'Kubernetes 1.24 is refused (Chart.yaml kubeVersion)');
   t.match(old.stderr, /kubeVersion/);
+});
+
+t.test('whatever helm accepts, the server starts with: no install that only fails as a crash loop', async (t) => {
+  // Settings near the edges of what the server's loadConfig accepts. For each: helm refuses it, or the rendered
+  // environment passes loadConfig.
+  const settings = [
+    'config.environment=Prod',
+    'config.environment=a',
+    `config.environment=${'e'.repeat(63)}`,
+    `config.environment=${'e'.repeat(64)}`,
+    'config.environment=a_b',
+    'config.awsRegion=us-gov-west-1',
+    'config.awsRegion=eu-west',
+    'config.awsRegion=EU-WEST-1',
+    'config.preflightOrgTag=org',
+    'config.preflightOrgTag=aws:org/unit=1 é',
+    'config.preflightOrgTag=x#y',
+    'config.preflightOrgTag=a;b',
+    `config.preflightOrgTag=${'t'.repeat(129)}`,
+    'config.logLevel=verbose',
+    'config.preflight=maybe',
+    'webhook.excludedNamespaces[0]=Bad_NS',
+    'webhook.excludedNamespaces[0]=team-a',
+    'ports.https=1024',
+    'ports.metrics=65535',
+    'ports.metrics=8443',
+    'ports.https=80',
+  ];
+  const results = await pool(POOL, settings.map((setting) => () => render({ args: ['--set', setting] })));
+  let accepted = 0;
+  settings.forEach((setting, i) => {
+    const r = results[i]!;
+    if (r.code !== 0) {
+      t.match(r.stderr, /values don't meet the specifications of the schema|must differ/, `${setting}: refused by helm`);
+      return;
+    }
+    accepted++;
+    const { env } = containerEnv(parts(r).container, { namespace: NAMESPACE });
+    t.doesNotThrow(() => loadConfig(env), `${setting}: accepted by helm, so the server must start with it`);
+  });
+  t.ok(accepted >= 8 && accepted < settings.length, `${accepted} of ${settings.length} accepted`);
+  const refused = (setting: string): boolean => results[settings.indexOf(setting)]!.code !== 0;
+  t.ok(refused('config.preflightOrgTag=x#y') && refused('ports.metrics=8443'), 'the two that used to crash-loop are refused now');
 });
 
 t.test('existingSecret with a real CA file (--set-file): the caBundle is that PEM, byte for byte', async (t) => {
