@@ -60,12 +60,15 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
     ['malformed IRSA role ARN', { serviceAccount: { awsRoleArn: 'db-access-webhook' } }],
     ['non-string pod annotation', { podAnnotations: { a: 1 } }],
     ['extraEnv without a name', { extraEnv: [{ value: 'x' }] }],
+    ['a pod label the chart sets itself', { podLabels: { 'db-access/component': 'other' } }],
+    ['a preflight tag key AWS would refuse', { config: { preflightOrgTag: 'x#y' } }],
   ];
   for (const [name, override] of cases) {
     t.not(errorsOf(mergeValues(defaults, override)), [], name);
   }
   // The same positive case as the last negative ones, so the negatives fail for the reason they name.
   t.same(errorsOf(mergeValues(defaults, { tls: { mode: 'existingSecret', existingSecret: { name: 's', caBundle: '-----BEGIN CERTIFICATE-----\nx\n' } } })), []);
+  t.same(errorsOf(mergeValues(defaults, { podLabels: { tier: 'infra' }, config: { preflightOrgTag: 'aws:org/unit=1 é' } })), []);
 });
 
 t.test('a bare `off` (YAML 1.1 boolean, as helm reads it) is rejected, the quoted one accepted', async (t) => {
