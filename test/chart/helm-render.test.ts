@@ -604,6 +604,7 @@ t.test('helm enforces values.schema.json and the chart guards', async (t) => {
     // the label its objectSelector excludes, or stop matching the Deployment's selector.
     ['a pod label that replaces the objectSelector label', ['--set', 'podLabels.db-access/component=other'], /invalid propertyName 'db-access\/component'/],
     ['a pod label that replaces a selector label', ['--set', 'podLabels.app\\.kubernetes\\.io/instance=x'], /invalid propertyName 'app\.kubernetes\.io\/instance'/],
+    ['an extraEnv that overrides a variable the chart sets', ['--set', 'extraEnv[0].name=PORT', '--set', 'extraEnv[0].value=9443'], /at '\/extraEnv\/0\/name'/],
     ['the metrics port on the webhook port', ['--set', 'ports.metrics=8443'], /ports\.https and ports\.metrics must differ/],
   ];
   const results = await pool(POOL, failures.map(([, args]) => () => render({ args })));
@@ -618,6 +619,14 @@ t.test('helm enforces values.schema.json and the chart guards', async (t) => {
   const old = await render({ kubeVersion: '1.24.0' });
   t.not(old.code, 0, 'Kubernetes 1.24 is refused (Chart.yaml kubeVersion)');
   t.match(old.stderr, /kubeVersion/);
+});
+
+t.test("extraEnv may not name a variable the chart sets: the schema's list is the Deployment's", async (t) => {
+  const schema = JSON.parse(readChartFile('values.schema.json')) as Obj;
+  const name = obj(obj(obj(obj(schema['properties'])['extraEnv'])['items'])['properties'])['name'];
+  const reserved = obj(obj(name)['not'])['enum'] as string[];
+  const { container } = parts(get('values.yaml'));
+  t.same([...reserved].sort(), list(container['env']).map((e) => String(e['name'])).sort());
 });
 
 t.test('whatever helm accepts, the server starts with: no install that only fails as a crash loop', async (t) => {
