@@ -166,7 +166,10 @@ export async function helm(args: readonly string[], options: { timeoutMs?: numbe
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: unknown; stdout?: string; stderr?: string; message: string };
-    if (typeof err.code !== 'number') throw e; // helm did not run at all (ENOENT, timeout)
+    if (typeof err.code !== 'number') {
+      // helm did not run at all (not found, not executable, timed out)
+      throw new Error(`could not run helm at ${bin}${process.env['HELM_BIN'] ? ' (from HELM_BIN)' : ''}: ${err.message.split('\n')[0]}`);
+    }
     return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? err.message };
   }
 }
