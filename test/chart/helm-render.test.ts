@@ -674,6 +674,36 @@ t.test('whatever helm accepts, the server starts with: no install that only fail
   t.ok(refused('config.preflightOrgTag=x#y') && refused('ports.metrics=8443'), 'the two that used to crash-loop are refused now');
 });
 
+t.test('names and labels a user can set: refused by helm, or valid objects without duplicate keys', async (t) => {
+  const settings: Array<[setting: string, accepted: boolean]> = [
+    ['fullnameOverride=dbaw', true],
+    ['fullnameOverride=Bad_Name', false],
+    ['fullnameOverride=1abc', false], // a Service name must start with a letter
+    ['nameOverride=db', true],
+    ['serviceAccount.name=platform.sa', true],
+    ['serviceAccount.name=Bad_Name', false],
+    ['priorityClassName=system-cluster-critical', true],
+    ['priorityClassName=Bad_Name', false],
+    ['imagePullSecrets[0].name=Bad_Name', false],
+    ['tls.certManager.issuerRef.name=Bad Name', false],
+    ['serviceAccount.annotations.team=platform', true],
+    // The chart sets these keys itself; a second one would be a duplicate YAML key, the last silently winning.
+    ['serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/x', false],
+    ['serviceMonitor.labels.release=prometheus', true],
+    ['serviceMonitor.labels.app\\.kubernetes\\.io/name=x', false],
+  ];
+  const results = await pool(POOL, settings.map(([setting]) => () => render({ args: ['--set', setting, '--set', 'serviceMonitor.enabled=true'] })));
+  settings.forEach(([setting, accepted], i) => {
+    const r = results[i]!;
+    if (!accepted) {
+      t.not(r.code, 0, `${setting}: refused`);
+      t.match(r.stderr, /values don't meet the specifications of the schema/, setting);
+    } else {
+      checkRender(t, r, setting);
+    }
+  });
+});
+
 t.test('existingSecret with a real CA file (--set-file): the caBundle is that PEM, byte for byte', async (t) => {
   const ca = await createTestCa('corp PKI root');
   const dir = mkdtempSync(join(tmpdir(), 'chart-ca-'));
