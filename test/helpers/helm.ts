@@ -156,6 +156,8 @@ export async function helm(args: readonly string[], options: { timeoutMs?: numbe
       timeout: options.timeoutMs ?? 60_000,
       env: {
         PATH: process.env['PATH'] ?? '',
+        // client-go keeps a discovery cache under $HOME/.kube (the current directory when HOME is unset).
+        HOME: isolated,
         HELM_CONFIG_HOME: join(isolated, 'config'),
         HELM_CACHE_HOME: join(isolated, 'cache'),
         HELM_DATA_HOME: join(isolated, 'data'),
