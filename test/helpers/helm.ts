@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
@@ -156,8 +156,9 @@ export async function helm(args: readonly string[], options: { timeoutMs?: numbe
       timeout: options.timeoutMs ?? 60_000,
       env: {
         PATH: process.env['PATH'] ?? '',
-        // client-go keeps a discovery cache under $HOME/.kube (the current directory when HOME is unset).
-        HOME: isolated,
+        // client-go keeps a discovery cache under $HOME/.kube (the current directory when HOME is unset): next to the
+        // test's kubeconfig, so it goes away with the test's directory.
+        HOME: options.kubeconfig ? dirname(options.kubeconfig) : isolated,
         HELM_CONFIG_HOME: join(isolated, 'config'),
         HELM_CACHE_HOME: join(isolated, 'cache'),
         HELM_DATA_HOME: join(isolated, 'data'),
