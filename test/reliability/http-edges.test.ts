@@ -4,6 +4,9 @@
 import t from 'tap';
 import { connect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { admissionBudgetMs, webhookTimeoutMs } from '../../src/server/deadline.ts';
+import { fuzzParameters } from '../helpers/fuzz-arbitraries.ts';
 import { kubeConfigFor, startFakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { startTestServer } from '../helpers/start-server.ts';
 import { DEFAULT_SERVERNAME } from '../helpers/webhook-client.ts';
@@ -87,4 +90,21 @@ t.test('raw HTTP abuse: 4xx answers or a closed connection, never a 5xx; then st
   const after = await ts.client().mutate(podReview('after-raw'));
   t.equal(after.status, 200, 'still serving');
   t.equal(after.json.response.allowed, true, 'and admits');
+});
+
+t.test('for any ?timeout= text the deadline is 1–30 s and our budget ends before it', async (t) => {
+  const durations = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.tuple(fc.double({ min: -1e12, max: 1e12, noNaN: true }), fc.constantFrom('h', 'm', 's', 'ms', 'us', 'µs', 'ns', '')).map(([n, u]) => `${n}${u}`),
+    fc.array(fc.tuple(fc.nat(1e6), fc.constantFrom('h', 'm', 's', 'ms')), { maxLength: 5 }).map((parts) => parts.map(([n, u]) => `${n}${u}`).join('')),
+  );
+  fc.assert(
+    fc.property(durations, (text) => {
+      const timeout = webhookTimeoutMs(text);
+      const budget = admissionBudgetMs(timeout);
+      return Number.isInteger(timeout) && timeout >= 1_000 && timeout <= 30_000 && budget >= 100 && budget <= timeout - 250;
+    }),
+    fuzzParameters(),
+  );
+  t.pass('deadlines stay inside the apiserver range with a margin to answer');
 });
