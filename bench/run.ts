@@ -3,6 +3,7 @@
 //                                  the generated section of BENCHMARKS.md
 //   npm run bench -- --quick       tiny workload (seconds), prints a summary; nothing written unless --out FILE
 //   BENCH_QUICK=1                  same as --quick
+//   npm run bench -- --render      rewrite BENCHMARKS.md's generated section from bench/results.json (no run)
 //   BENCH_ONLY=engine,throughput,cold,soak,startup   run a subset (never written to BENCHMARKS.md)
 //   BENCH_CPU_PROF=DIR             run the webhook under --cpu-prof, profiles written to DIR on exit
 //   BENCH_SOAK_RATE=N              soak rate in admissions per second (default 200)
@@ -12,7 +13,7 @@
 //   BENCH_SOAK_NO_COLD=1           soak without the 5 % cold admissions (to tell their memory apart; not written)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { runEngineBenchmarks } from './engine.ts';
 import { bodyTemplate, fixtures } from './fixtures/reviews.ts';
 import { createEnvironment, startEcho, startWebhook } from './lib/environment.ts';
@@ -43,7 +44,7 @@ export interface BenchSettings {
 export const FULL: BenchSettings = {
   engineBudgetMs: 2_000,
   throughput: { concurrencies: [1, 16, 64], rounds: 6, warmupMs: 1_500, sliceWarmupMs: 300, durationMs: 2_000 },
-  cold: { latenciesMs: [5, 50], admissions: 300, concurrency: 16, burst: 64 },
+  cold: { latenciesMs: [5, 50], admissions: 200, concurrencies: [1, 16], burst: 64 },
   soak: {
     ratePerSecond: 200,
     maxConcurrency: 16,
@@ -59,7 +60,7 @@ export const FULL: BenchSettings = {
 export const QUICK: BenchSettings = {
   engineBudgetMs: 40,
   throughput: { concurrencies: [1, 16], rounds: 1, warmupMs: 100, sliceWarmupMs: 50, durationMs: 250 },
-  cold: { latenciesMs: [5, 50], admissions: 24, concurrency: 8, burst: 64 },
+  cold: { latenciesMs: [5, 50], admissions: 12, concurrencies: [1, 8], burst: 64 },
   // The idle gap is shorter than the apiserver-relevant 5 s here: the quick run only keeps the code alive.
   soak: { ratePerSecond: 150, maxConcurrency: 8, segments: 2, segmentMs: 600, gapMs: 500, warmupMs: 500, apiLatencyMs: 5 },
   startupRuns: 1,
@@ -203,6 +204,14 @@ function parseOnly(value: string | undefined): Scenario[] | undefined {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  if (args.includes('--render')) {
+    const json = path.join(here, 'results.json');
+    const saved = JSON.parse(readFileSync(json, 'utf8')) as BenchResults;
+    writeResults(saved, { json, markdown: path.join(here, '..', 'BENCHMARKS.md') });
+    console.log('[bench] rendered BENCHMARKS.md from bench/results.json');
+    return;
+  }
   const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
   const outIndex = args.indexOf('--out');
   const out = outIndex >= 0 ? args[outIndex + 1] : undefined;
@@ -210,7 +219,6 @@ async function main(): Promise<void> {
   const soakRate = process.env.BENCH_SOAK_RATE === undefined ? undefined : Number(process.env.BENCH_SOAK_RATE);
   const soakSegmentS = process.env.BENCH_SOAK_SEGMENT_S === undefined ? undefined : Number(process.env.BENCH_SOAK_SEGMENT_S);
   const soakSegmentOk = soakSegmentS !== undefined && Number.isFinite(soakSegmentS) && soakSegmentS > 0;
-  const here = path.dirname(fileURLToPath(import.meta.url));
   const results = await runBenchmarks({
     quick,
     ...(only ? { only } : {}),

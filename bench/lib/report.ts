@@ -40,8 +40,12 @@ export interface ResourceRecommendation {
   readonly reasoning: readonly string[];
 }
 
-const fmt = (n: number | undefined, digits = 2): string =>
-  n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(digits).replace(/\.?0+$/, '') || '0';
+/** Fixed decimals with trailing zeros dropped (12.50 → 12.5, 200 stays 200). */
+export const fmt = (n: number | undefined, digits = 2): string => {
+  if (n === undefined || !Number.isFinite(n)) return 'n/a';
+  const text = n.toFixed(digits);
+  return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+};
 
 export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'resources'>): TargetCheck[] {
   const checks: TargetCheck[] = [];
@@ -94,7 +98,7 @@ export function evaluateTargets(r: Omit<BenchResults, 'targets' | 'resources'>):
       benchmark: 'Cold path',
       target: 'one write per new SecretProviderClass, never more',
       measured:
-        r.cold.unique.map((u) => `+${u.apiLatencyMs} ms API: ${u.apiCalls.create + u.apiCalls.update} writes / ${u.admissions} new apps`).join('; ') +
+        r.cold.unique.map((u) => `+${u.apiLatencyMs} ms API, c${u.concurrency}: ${u.apiCalls.create + u.apiCalls.update} writes / ${u.admissions} new apps`).join('; ') +
         '; ' +
         r.cold.burst.map((b) => `${b.pods} pods of one new app → ${b.apiCalls.create} create`).join('; ') +
         (r.soak === undefined ? '' : `; soak ${r.soak.apiWrites} writes / ${r.soak.coldRequests} new apps`),
@@ -241,7 +245,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('', '### Cold path (SecretProviderClass created through the in-test Kubernetes API)', '');
     out.push(
       table(
-        ['API latency', 'new apps', 'conc.', 'creates', 'updates', 'gets', 'API calls / admission', 'p50 ms', 'p99 ms', 'p99 / (latency × calls)', 'errors'],
+        ['API latency', 'new apps', 'conc.', 'creates', 'updates', 'gets', 'API calls / admission', 'p50 ms', 'p99 ms', 'p99 / (latency × calls)', 'new apps/s', 'errors'],
         r.cold.unique.map((u) => [
           `${u.apiLatencyMs} ms`,
           String(u.admissions),
@@ -253,6 +257,7 @@ export function renderMarkdown(r: BenchResults): string {
           fmt(u.latencyMs.p50),
           fmt(u.latencyMs.p99),
           fmt(u.p99OverApiTime),
+          fmt(u.throughput, 0),
           String(u.errors),
         ]),
       ),
@@ -285,6 +290,7 @@ export function renderMarkdown(r: BenchResults): string {
           ['anonymous RSS start → end (after GC) MB', `${fmt(s.memory.start.rssAnonMB, 1)} → ${fmt(s.memory.end.rssAnonMB, 1)}`],
           ['heap after GC start → end MB', `${fmt(s.memory.start.heapUsedAfterGcMB)} → ${fmt(s.memory.end.heapUsedAfterGcMB)}`],
           ['heap after GC timeline MB', s.memory.timeline.map((p) => `${fmt(p.atS, 0)} s: ${fmt(p.heapUsedAfterGcMB)}`).join(', ')],
+          ['RSS (heap total) after GC timeline MB', s.memory.timeline.map((p) => `${fmt(p.atS, 0)} s: ${fmt(p.rssMB, 0)} (${fmt(p.heapTotalMB, 0)})`).join(', ')],
           ['max RSS under load / kernel peak MB', `${fmt(s.memory.maxRssUnderLoadMB, 1)} / ${fmt(s.memory.peakRssMB, 1)}`],
           [
             'at the max RSS: anonymous RSS / heap used / heap total / external MB',

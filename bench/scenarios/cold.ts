@@ -15,9 +15,13 @@ export const APP_PLACEHOLDER = 'bench-app-placeholder';
 
 export interface ColdSettings {
   readonly latenciesMs: readonly number[];
-  /** Admissions of distinct new apps per latency. */
+  /** Admissions of distinct new apps per latency and concurrency. */
   readonly admissions: number;
-  readonly concurrency: number;
+  /**
+   * Concurrencies for the unique-app runs: 1 shows the latency one admission pays for the API round trips; a
+   * higher one shows how many new apps per second the webhook can create (each costs TLS and CPU).
+   */
+  readonly concurrencies: readonly number[];
   /** Pods of one new app sent at once. */
   readonly burst: number;
 }
@@ -39,7 +43,8 @@ export interface ColdUniqueResult {
   readonly shed: number;
   readonly errorSamples: readonly string[];
   readonly latencyMs: LatencySummary;
-  /** p99 minus the API latency times the sequential API calls per admission: our own overhead. */
+  /** New apps admitted per second at this concurrency. */
+  readonly throughput: number;
   readonly apiCalls: ApiCallCounts;
   /** Writes (create + update) per admission: must be exactly 1. */
   readonly writesPerAdmission: number;
@@ -88,7 +93,7 @@ export async function runCold(input: {
 }): Promise<ColdResult> {
   const { kubeApi, settings } = input;
   const template = coldTemplate();
-  const client = input.webhook.client(Math.max(settings.concurrency, settings.burst));
+  const client = input.webhook.client(Math.max(...settings.concurrencies, settings.burst));
   const unique: ColdUniqueResult[] = [];
   const burst: ColdBurstResult[] = [];
   const savedLatency = kubeApi.latencyMs;
@@ -96,38 +101,45 @@ export async function runCold(input: {
     for (const latency of settings.latenciesMs) {
       kubeApi.latencyMs = latency;
 
-      const from = kubeApi.requests.length;
-      const run = await runLoad({
-        client,
-        path: MUTATE_PATH,
-        concurrency: settings.concurrency,
-        requests: settings.admissions,
-        next: (i) => {
-          const uid = benchUid(0xc01d0000 + latency, i);
-          return { uid, kind: 'cold', body: body(template, uid).replace(APP_PLACEHOLDER, `cold-${input.runId}-${latency}-${i}`) };
-        },
-        validate: validateAnswer,
-      });
-      const calls = countCalls(kubeApi.requests.slice(from));
-      const perAdmission = calls.total / Math.max(1, run.requests);
-      const result: ColdUniqueResult = {
-        apiLatencyMs: latency,
-        admissions: run.requests,
-        concurrency: settings.concurrency,
-        errors: run.errors,
-        shed: run.shed,
-        errorSamples: run.errorSamples,
-        latencyMs: roundSummary(run.latencyMs),
-        apiCalls: calls,
-        writesPerAdmission: round((calls.create + calls.update) / Math.max(1, run.requests), 3),
-        apiCallsPerAdmission: round(perAdmission, 3),
-        p99OverApiTime: latency > 0 ? round(run.latencyMs.p99 / (latency * perAdmission), 2) : Number.NaN,
-      };
-      unique.push(result);
-      input.log(
-        `cold unique apps, API +${latency} ms: ${run.requests} admissions, ${calls.create} creates, ${calls.update} updates, ` +
-          `${calls.get} gets, p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} ms, errors ${run.errors}`,
-      );
+      for (const concurrency of settings.concurrencies) {
+        const from = kubeApi.requests.length;
+        const run = await runLoad({
+          client,
+          path: MUTATE_PATH,
+          concurrency,
+          requests: settings.admissions,
+          next: (i) => {
+            const uid = benchUid(0xc01d0000 + latency * 256 + concurrency, i);
+            return {
+              uid,
+              kind: 'cold',
+              body: body(template, uid).replace(APP_PLACEHOLDER, `cold-${input.runId}-${latency}-${concurrency}-${i}`),
+            };
+          },
+          validate: validateAnswer,
+        });
+        const calls = countCalls(kubeApi.requests.slice(from));
+        const perAdmission = calls.total / Math.max(1, run.requests);
+        const result: ColdUniqueResult = {
+          apiLatencyMs: latency,
+          admissions: run.requests,
+          concurrency,
+          errors: run.errors,
+          shed: run.shed,
+          errorSamples: run.errorSamples,
+          latencyMs: roundSummary(run.latencyMs),
+          throughput: round(run.throughput, 1),
+          apiCalls: calls,
+          writesPerAdmission: round((calls.create + calls.update) / Math.max(1, run.requests), 3),
+          apiCallsPerAdmission: round(perAdmission, 3),
+          p99OverApiTime: latency > 0 ? round(run.latencyMs.p99 / (latency * perAdmission), 2) : Number.NaN,
+        };
+        unique.push(result);
+        input.log(
+          `cold unique apps, API +${latency} ms, c=${concurrency}: ${run.requests} admissions, ${calls.create} creates, ${calls.update} updates, ` +
+            `${calls.get} gets, p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} ms, ${round(run.throughput, 1)}/s, errors ${run.errors}`,
+        );
+      }
 
       const burstFrom = kubeApi.requests.length;
       const app = `burst-${input.runId}-${latency}`;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { runBenchmarks, SCENARIOS } from '../../bench/run.ts';
 import { checkAnswer } from '../../bench/lib/answers.ts';
 import { percentile, summarize } from '../../bench/lib/stats.ts';
-import { MARKER_END, MARKER_START, renderMarkdown, replaceBetweenMarkers } from '../../bench/lib/report.ts';
+import { MARKER_END, MARKER_START, fmt, renderMarkdown, replaceBetweenMarkers } from '../../bench/lib/report.ts';
 import { bodyTemplate, body, benchUid, fixtures } from '../../bench/fixtures/reviews.ts';
 
 // The whole file: about 10 s on an idle 2-core machine, but it starts six child processes; give a busy one room.
@@ -48,6 +48,14 @@ t.test('answers are checked, so a fast wrong answer counts as an error', async (
   t.match(checkAnswer(200, ok, { ...spec, kind: 'pass-through' }), /got a patch/);
   const denied = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: false, status: { message: 'no' } } });
   t.match(checkAnswer(200, denied, spec), /denied/);
+});
+
+t.test('numbers in the report keep their integer digits', async (t) => {
+  t.equal(fmt(200, 0), '200');
+  t.equal(fmt(60.3, 0), '60');
+  t.equal(fmt(12.5, 2), '12.5');
+  t.equal(fmt(0.04, 1), '0');
+  t.equal(fmt(Number.NaN), 'n/a');
 });
 
 t.test('the generated section of BENCHMARKS.md is replaced between its markers only', async (t) => {
