@@ -1,3 +1,3 @@
 export { parseAdmissionReview, type ParseResult } from './parse.ts';
-export { allowResponse, denyResponse, patchResponse } from './respond.ts';
+export { allowResponse, denyResponse, patchResponse, serializeReview } from './respond.ts';
 export * from './types.ts';

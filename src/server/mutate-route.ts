@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { parseAdmissionReview } from '../admission/parse.ts';
+import { serializeReview } from '../admission/respond.ts';
 import { admit, type AdmitDeps } from './admit.ts';
 import { webhookTimeoutMs } from './deadline.ts';
 import type { Metrics } from './metrics.ts';
@@ -48,7 +49,8 @@ export const mutateRoutes: FastifyPluginAsync<MutateRouteOptions> = async (app, 
       const line = { ...result.log, outcome: result.outcome, durationMs: Math.round(seconds * 10_000) / 10 };
       if (result.err !== undefined) logger.error({ ...line, err: result.err }, 'admission');
       else logger[result.level](line, 'admission');
-      return result.review;
+      // Sent as text: fastify's serializer would walk the base64 patch again (serializeReview says why).
+      return reply.type('application/json; charset=utf-8').send(serializeReview(result.review));
     } finally {
       inFlight--;
       metrics.inFlight.dec();

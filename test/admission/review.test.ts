@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
-import { allowResponse, denyResponse, parseAdmissionReview, patchResponse } from '../../src/admission/index.ts';
+import { allowResponse, denyResponse, parseAdmissionReview, patchResponse, serializeReview } from '../../src/admission/index.ts';
 
 const fixtureDir = new URL('../fixtures/admission/', import.meta.url);
 
@@ -106,4 +106,35 @@ t.test('warnings are cleaned: no empties, no duplicates, no control characters, 
   t.equal(w[0], 'a b');
   t.equal(w[1]?.length, 256);
   t.ok(w[1]?.endsWith('...'));
+});
+
+t.test('serializeReview: the same JSON as JSON.stringify, for every kind of answer and hostile text', async (t) => {
+  const hostile = ['plain', 'quote " backslash \\ slash /', 'line\u2028sep\u2029', 'nul \u0000 del \u007f', 'emoji 🦄 \ud800 lone', '</script>'];
+  const ops = [{ op: 'add' as const, path: '/metadata/labels', value: { 'a"b': 'c\\d\n' } }];
+  for (const text of hostile) {
+    const answers = [
+      allowResponse(text),
+      allowResponse(text, [text, `${text} 2`]),
+      patchResponse(text, ops),
+      patchResponse(text, ops, [text]),
+      denyResponse(text, 403, text, [text]),
+      denyResponse(text, 500, text),
+    ];
+    for (const answer of answers) {
+      const serialized = serializeReview(answer);
+      t.equal(serialized, JSON.stringify(answer), `byte for byte: ${JSON.stringify(text)}`);
+      t.same(JSON.parse(serialized), answer);
+    }
+  }
+});
+
+t.test('serializeReview: a patch it did not encode itself is escaped, not trusted', async (t) => {
+  const forged = {
+    apiVersion: 'admission.k8s.io/v1' as const,
+    kind: 'AdmissionReview' as const,
+    response: { uid: 'u', allowed: true, patchType: 'JSONPatch' as const, patch: 'abc","allowed":false,"x":"' },
+  };
+  const serialized = serializeReview(forged);
+  t.same(JSON.parse(serialized), forged);
+  t.equal(JSON.parse(serialized).response.allowed, true);
 });

@@ -63,7 +63,8 @@ t.test('an opted-in pod: uid echoed, JSONPatch that applies, SecretProviderClass
   const review = optedIn(deploymentPod);
   const res = await post(app, review);
   t.equal(res.statusCode, 200);
-  t.match(res.headers['content-type'], /^application\/json/);
+  t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+  t.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body), 'content-length counts bytes');
   const body = res.json();
   t.equal(body.apiVersion, 'admission.k8s.io/v1');
   t.equal(body.kind, 'AdmissionReview');
