@@ -1,0 +1,65 @@
+// The process logger: chosen fields pass through as they are; an `err` keeps its diagnosis and nothing else.
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { createLogger, serializeError } from '../../src/server/logger.ts';
+
+function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+t.test('one JSON line per call, with the chosen fields unchanged', async (t) => {
+  const out = capture();
+  const logger = createLogger('info', out.stream);
+  logger.info({ uid: 'u1', namespace: 'team-a', decision: 'inject', key: 'not-a-secret-here' }, 'admission');
+  logger.debug({ uid: 'hidden' }, 'below the level');
+  const lines = out.lines();
+  t.equal(lines.length, 1);
+  t.match(lines[0], { service: 'db-access-webhook', uid: 'u1', namespace: 'team-a', decision: 'inject', msg: 'admission' });
+});
+
+t.test('err keeps type, message, stack, code, status and causes; drops headers, bodies and configs', async (t) => {
+  const out = capture();
+  const logger = createLogger('info', out.stream);
+  const inner = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', config: { headers: { authorization: 'Bearer s3cret' } } });
+  const outer = Object.assign(new Error('reading SecretProviderClass a/b: HTTP 500', { cause: inner }), {
+    statusCode: 500,
+    headers: { authorization: 'Bearer s3cret', 'set-cookie': 'session=s3cret' },
+    body: { password: 's3cret' },
+  });
+  logger.error({ uid: 'u2', err: outer }, 'admission');
+  const [line] = out.lines();
+  const text = JSON.stringify(line);
+  t.notMatch(text, /s3cret/, 'nothing but the diagnosis');
+  t.match(line?.err, {
+    type: 'Error',
+    message: 'reading SecretProviderClass a/b: HTTP 500',
+    status: 500,
+    cause: { type: 'Error', message: 'socket hang up', code: 'ECONNRESET' },
+  });
+  t.match((line?.err as { stack?: string }).stack, /reading SecretProviderClass/);
+});
+
+t.test('serializeError: non-errors and long cause chains', async (t) => {
+  t.same(serializeError('plain text'), { type: 'string', message: 'plain text' });
+  t.same(serializeError({ password: 'x' }), { type: 'object', message: 'non-error thrown' });
+  const cyclic = new Error('a');
+  (cyclic as { cause?: unknown }).cause = cyclic;
+  let depth = 0;
+  for (let e: { cause?: unknown } | undefined = serializeError(cyclic); e; e = e.cause as typeof e) depth++;
+  t.equal(depth, 4, 'a cycle stops after three causes');
+});
