@@ -95,6 +95,36 @@ t.test('creates a missing SecretProviderClass, then answers from the cache witho
   t.equal(api.requests.length, before, 'warm path makes no API call');
 });
 
+t.test('the cache cannot be fooled: any change in labels or spec goes to the API, a reordered copy only reads', async (t) => {
+  const { api, store } = await setup(t);
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'cached' });
+
+  // The environment changed: same key, different spec. Not answered from the cache; the object is updated.
+  t.same(await store.ensure(desired('orders', 'acme', 'staging'), wet()), { outcome: 'updated' });
+  t.match(api.get('acme', 'orders-database-secrets')?.spec, { parameters: { objects: /acme-staging-database-credentials/ } });
+
+  // A label value that only differs in one character is a different object too.
+  const relabelled = desired('orders', 'acme', 'staging');
+  relabelled.metadata.labels[APP_LABEL] = 'orders ';
+  const before = writes(api).length;
+  t.not((await store.ensure(relabelled, wet())).outcome, 'cached');
+  t.equal(writes(api).length, before + 1, 'the label change is written');
+
+  // The same content with keys in another order: a cache miss at worst (one read), never a write.
+  const again = desired('orders', 'acme', 'staging');
+  const reordered: SecretProviderClass = {
+    spec: { secretObjects: again.spec.secretObjects, parameters: again.spec.parameters, provider: again.spec.provider },
+    metadata: { labels: { ...again.metadata.labels }, namespace: again.metadata.namespace, name: again.metadata.name },
+    kind: again.kind,
+    apiVersion: again.apiVersion,
+  } as SecretProviderClass;
+  const writesBefore = writes(api).length;
+  t.same(await store.ensure(desired('orders', 'acme', 'staging'), wet()), { outcome: 'updated' }, 'the label goes back');
+  t.ok(['cached', 'unchanged'].includes((await store.ensure(reordered, wet())).outcome));
+  t.equal(writes(api).length, writesBefore + 1, 'no write for a reordered copy');
+});
+
 t.test('64 concurrent ensures of one new app make exactly one create', async (t) => {
   const { api, store } = await setup(t);
   api.latencyMs = 20; // keep the flight open while the others join
