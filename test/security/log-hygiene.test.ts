@@ -114,3 +114,19 @@ for (const level of LEVELS) {
     }
   });
 }
+
+t.test('the err serializer drops what an HTTP client error carries (response body and headers), at any depth', async (t) => {
+  const { createLogger } = await import('../../src/server/logger.ts');
+  const { ApiException } = await import('@kubernetes/client-node');
+  const { SecretProviderClassError } = await import('../../src/kube/types.ts');
+  const bodySecret = sentinel('APIBODY');
+  const headerSecret = sentinel('APIHEADER');
+  // client-node 2 builds ApiException's message from the response: "HTTP-Code … Body: {…} Headers: {…}".
+  const apiError = new ApiException(422, 'Unprocessable', { kind: 'Status', message: `objects: Invalid value: "${bodySecret}"` }, { 'set-cookie': headerSecret });
+  const wrapped = new SecretProviderClassError('creating SecretProviderClass tenant-a/web-database-secrets: Invalid 422: …', 422, { cause: apiError });
+  const capture = createLogCapture();
+  const logger = createLogger('trace', capture.destination); // the production logger and its err serializer
+  logger.error({ err: wrapped }, 'admission');
+  logger.error({ err: apiError }, 'unexpected error');
+  assertNoSecrets(t, capture.lines, [bodySecret, headerSecret]);
+});
