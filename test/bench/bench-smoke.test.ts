@@ -144,7 +144,7 @@ t.test('every scenario runs on a tiny workload against the real server in a chil
   t.ok(results.targets.every((c) => c.met !== undefined));
   t.ok(results.resources);
   const markdown = renderMarkdown(results);
-  for (const heading of ['### Targets', '### Mutate', '### The engine alone', '### Cold path', '### Memory', '### Start-up', '### Recommended']) {
+  for (const heading of ['### Targets', '### Mutate', '### The engine alone', '### Cold path', '### Memory', '### Start-up', '### Resources derived']) {
     t.match(markdown, heading);
   }
   t.same([...SCENARIOS], ['engine', 'throughput', 'cold', 'soak', 'startup']);
