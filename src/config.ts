@@ -28,6 +28,10 @@ export interface Config {
   readonly kube: KubeMode;
   readonly kubeconfig: string | undefined;
   readonly logLevel: LogLevel;
+  /** Admissions in progress above which new ones get 503 at once (bounds memory when a dependency hangs). */
+  readonly maxInFlight: number;
+  /** Event-loop delay (ms, mean over a sample) above which /mutate answers 503; 0 disables the check. */
+  readonly maxEventLoopDelayMs: number;
   /** The engine's view of the settings above. */
   readonly policy: EnginePolicy;
 }
@@ -50,6 +54,15 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 // AWS tag keys: letters, digits, spaces and _ . : / = + - @, at most 128 characters.
 const AWS_TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+/** Enough for any rollout one replica can serve; each admission in flight holds its (up to 3 MiB) body. */
+export const DEFAULT_MAX_IN_FLIGHT = 1024;
+/**
+ * kube-apiserver never retries a webhook call: under failurePolicy Fail each 503 is a failed pod creation, while a
+ * slow answer within the 10 s timeout still admits the pod. So only a stall far beyond normal (CPU throttling, a
+ * starved node) sheds load (BENCHMARKS.md, finding 7).
+ */
+export const DEFAULT_MAX_EVENT_LOOP_DELAY_MS = 2000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -121,6 +134,15 @@ export function loadConfig(env: Env = process.env): Config {
   const kube = choiceSetting('DB_ACCESS_KUBE', get('DB_ACCESS_KUBE'), ['auto', 'cluster', 'memory'] as const, 'auto');
   const kubeconfig = get('KUBECONFIG');
   const logLevel = choiceSetting('LOG_LEVEL', get('LOG_LEVEL')?.toLowerCase(), LOG_LEVELS, 'info');
+  const maxInFlight = integerSetting('DB_ACCESS_MAX_IN_FLIGHT', get('DB_ACCESS_MAX_IN_FLIGHT'), DEFAULT_MAX_IN_FLIGHT, 1, 1_000_000, 'an integer from 1 to 1000000');
+  const maxEventLoopDelayMs = integerSetting(
+    'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS',
+    get('DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS'),
+    DEFAULT_MAX_EVENT_LOOP_DELAY_MS,
+    0,
+    60_000,
+    'an integer number of milliseconds from 0 (check disabled) to 60000',
+  );
 
   const policy: EnginePolicy = {
     environment,
@@ -149,6 +171,8 @@ export function loadConfig(env: Env = process.env): Config {
     kube,
     kubeconfig,
     logLevel,
+    maxInFlight,
+    maxEventLoopDelayMs,
     policy,
   };
 }
@@ -165,6 +189,13 @@ function portSetting(name: string, value: string | undefined, fallback: number, 
     const accepted = zeroDisables ? 'an integer from 0 (disabled) to 65535' : 'an integer from 0 to 65535 (0 picks a free port)';
     throw new ConfigError(name, `${name} must be ${accepted}; got ${quote(value)}`);
   }
+  return n;
+}
+
+function integerSetting(name: string, value: string | undefined, fallback: number, min: number, max: number, accepted: string): number {
+  if (value === undefined) return fallback;
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min && n <= max)) throw new ConfigError(name, `${name} must be ${accepted}; got ${quote(value)}`);
   return n;
 }
 

@@ -20,6 +20,8 @@ t.test('no settings at all gives the documented defaults', async (t) => {
   t.equal(c.kube, 'auto');
   t.equal(c.kubeconfig, undefined);
   t.equal(c.logLevel, 'info');
+  t.equal(c.maxInFlight, 1024);
+  t.equal(c.maxEventLoopDelayMs, 2000);
   t.same(c.policy, {
     environment: 'dev',
     region: 'us-east-1',
@@ -49,7 +51,11 @@ t.test('every setting is read and the engine policy derived from it', async (t) 
     DB_ACCESS_KUBE: 'memory',
     KUBECONFIG: '/home/me/.kube/config',
     LOG_LEVEL: 'DEBUG',
+    DB_ACCESS_MAX_IN_FLIGHT: '64',
+    DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '5000',
   });
+  t.equal(c.maxInFlight, 64);
+  t.equal(c.maxEventLoopDelayMs, 5000);
   t.equal(c.port, 9443);
   t.equal(c.host, '127.0.0.1');
   t.equal(c.metricsPort, 0);
@@ -79,6 +85,12 @@ t.test('empty values count as unset', async (t) => {
   t.equal(c.tlsCertFile, undefined);
 });
 
+t.test('DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS=0 disables the delay check; the in-flight cap cannot be disabled', async (t) => {
+  t.equal(loadConfig({ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '0' }).maxEventLoopDelayMs, 0);
+  t.equal(loadConfig({ DB_ACCESS_MAX_IN_FLIGHT: '1' }).maxInFlight, 1);
+  t.throws(() => loadConfig({ DB_ACCESS_MAX_IN_FLIGHT: '0' }), /DB_ACCESS_MAX_IN_FLIGHT must be an integer from 1 to 1000000; got "0"/);
+});
+
 t.test('a bad value names the variable, the value and what is accepted', async (t) => {
   const cases: Array<[Record<string, string>, string, RegExp]> = [
     [{ DB_ACCESS_PREFLIGHT: 'maybe' }, 'DB_ACCESS_PREFLIGHT', /^DB_ACCESS_PREFLIGHT must be one of off, warn, deny; got "maybe"$/],
@@ -97,6 +109,12 @@ t.test('a bad value names the variable, the value and what is accepted', async (
     [{ POD_NAMESPACE: 'Bad_NS' }, 'POD_NAMESPACE', /got "Bad_NS"/],
     [{ DB_ACCESS_EXCLUDED_NAMESPACES: 'ok,not ok' }, 'DB_ACCESS_EXCLUDED_NAMESPACES', /got "not ok"/],
     [{ DB_ACCESS_PREFLIGHT_ORG_TAG: 'bad\ntag' }, 'DB_ACCESS_PREFLIGHT_ORG_TAG', /AWS tag key.*got "bad\\ntag"/],
+    [{ DB_ACCESS_MAX_IN_FLIGHT: 'many' }, 'DB_ACCESS_MAX_IN_FLIGHT', /DB_ACCESS_MAX_IN_FLIGHT must be an integer from 1 to 1000000; got "many"/],
+    [{ DB_ACCESS_MAX_IN_FLIGHT: '2000000' }, 'DB_ACCESS_MAX_IN_FLIGHT', /got "2000000"/],
+    [{ DB_ACCESS_MAX_IN_FLIGHT: '-5' }, 'DB_ACCESS_MAX_IN_FLIGHT', /got "-5"/],
+    [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '2s' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /from 0 \(check disabled\) to 60000; got "2s"/],
+    [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '1.5' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /got "1.5"/],
+    [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '60001' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /got "60001"/],
     [{ TLS_CERT_FILE: '/tls/tls.crt' }, 'TLS_KEY_FILE', /TLS_KEY_FILE must be set when TLS_CERT_FILE is set/],
     [{ TLS_KEY_FILE: '/tls/tls.key' }, 'TLS_CERT_FILE', /TLS_CERT_FILE must be set when TLS_KEY_FILE is set/],
   ];

@@ -6,7 +6,7 @@ import fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import underPressure from '@fastify/under-pressure';
 import type { Logger } from 'pino';
 import type { SecretPreflight } from '../aws/types.ts';
-import type { OnKubeError, PreflightMode } from '../config.ts';
+import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS, DEFAULT_MAX_IN_FLIGHT, type OnKubeError, type PreflightMode } from '../config.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
 import type { SecretProviderClassStore } from '../kube/types.ts';
 import type { Metrics } from './metrics.ts';
@@ -30,7 +30,7 @@ export interface AppDeps {
 }
 
 export interface OverloadOptions {
-  /** Mean event-loop delay over one sample above which /mutate answers 503 at once. */
+  /** Mean event-loop delay over one sample above which /mutate answers 503 at once; 0 disables the check. */
   readonly maxEventLoopDelayMs: number;
   readonly sampleIntervalMs: number;
   /** Concurrent /mutate requests above which new ones get 503 (bounds memory when a dependency hangs). */
@@ -75,11 +75,13 @@ export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 /**
  * The sample window must be at least the delay limit: under-pressure reads a window without any event-loop sample
  * as an infinite delay, and short windows produced false 503s under ordinary bursts (SECURITY.md, finding 1).
+ * The delay limit is high on purpose (config.ts, DEFAULT_MAX_EVENT_LOOP_DELAY_MS): a 503 fails the pod, a slow
+ * answer does not. Both limits are settings (DB_ACCESS_MAX_IN_FLIGHT, DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS).
  */
 export const DEFAULT_OVERLOAD: OverloadOptions = {
-  maxEventLoopDelayMs: 500,
+  maxEventLoopDelayMs: DEFAULT_MAX_EVENT_LOOP_DELAY_MS,
   sampleIntervalMs: 1000,
-  maxInFlight: 1024,
+  maxInFlight: DEFAULT_MAX_IN_FLIGHT,
   retryAfterSeconds: 1,
 };
 

@@ -107,9 +107,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     readiness,
     ...(options.decide ? { decide: options.decide } : {}),
   };
-  const app = buildApp(deps, { ...options.app, https: secureOptions(tls.pair), routes: 'webhook' });
+  // The settings' limits; a caller's explicit overload options (tests) win over them.
+  const appOptions: Omit<AppOptions, 'https' | 'routes'> = {
+    ...options.app,
+    overload:
+      options.app?.overload === false
+        ? false
+        : { maxInFlight: config.maxInFlight, maxEventLoopDelayMs: config.maxEventLoopDelayMs, ...options.app?.overload },
+  };
+  const app = buildApp(deps, { ...appOptions, https: secureOptions(tls.pair), routes: 'webhook' });
   const metricsPort = options.ports?.metrics === undefined ? (config.metricsPort === 0 ? null : config.metricsPort) : options.ports.metrics;
-  const probeApp = metricsPort === null ? undefined : buildApp(deps, { ...options.app, routes: 'probes' });
+  const probeApp = metricsPort === null ? undefined : buildApp(deps, { ...appOptions, routes: 'probes' });
 
   let reloader: CertificateReloader | undefined;
   if (tls.source === 'files' && config.tlsCertFile && config.tlsKeyFile) {
@@ -158,6 +166,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       notAfter: tls.pair.notAfter.toISOString(),
       store: storeDescription,
       preflight: config.preflight,
+      maxInFlight: appOptions.overload === false ? null : (appOptions.overload?.maxInFlight ?? null),
+      maxEventLoopDelayMs: appOptions.overload === false ? null : (appOptions.overload?.maxEventLoopDelayMs ?? null),
       environment: config.environment,
       region: config.region,
     },
