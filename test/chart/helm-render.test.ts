@@ -631,6 +631,16 @@ t.test("extraEnv may not name a variable the chart sets: the schema's list is th
   t.same([...reserved].sort(), list(container['env']).map((e) => String(e['name'])).sort());
 });
 
+t.test('resources from BENCHMARKS.md (no CPU limit) and NODE_OPTIONS heap flags; nodeOptions="" sets none', async (t) => {
+  const { container } = parts(get('values.yaml'));
+  t.same(container['resources'], { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+  const env = list(container['env']);
+  t.same(env.filter((e) => e['name'] === 'NODE_OPTIONS'), [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=8' }]);
+  const without = await render({ args: ['--set', 'nodeOptions='] });
+  t.equal(without.code, 0, without.stderr);
+  t.notOk(list(parts(without).container['env']).some((e) => e['name'] === 'NODE_OPTIONS'));
+});
+
 t.test('whatever helm accepts, the server starts with: no install that only fails as a crash loop', async (t) => {
   // Settings near the edges of what the server's loadConfig accepts. For each: helm refuses it, or the rendered
   // environment passes loadConfig.
@@ -656,6 +666,11 @@ t.test('whatever helm accepts, the server starts with: no install that only fail
     'ports.metrics=65535',
     'ports.metrics=8443',
     'ports.https=80',
+    'config.maxInFlight=100000',
+    'config.maxInFlight=1000000',
+    'config.maxInFlight=0',
+    'config.maxEventLoopDelayMs=0',
+    'config.maxEventLoopDelayMs=60001',
   ];
   const results = await pool(POOL, settings.map((setting) => () => render({ args: ['--set', setting] })));
   let accepted = 0;

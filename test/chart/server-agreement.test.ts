@@ -87,6 +87,8 @@ t.test("the server's loadConfig accepts the chart's environment, and reads it as
     t.equal(config['preflight'], v('config')['preflight'], `${file}: preflight`);
     t.equal(config['preflightOrgTag'], v('config')['preflightOrgTag'], `${file}: preflightOrgTag`);
     t.equal(config['logLevel'], v('config')['logLevel'], `${file}: logLevel`);
+    t.equal(config['maxInFlight'], v('config')['maxInFlight'], `${file}: maxInFlight`);
+    t.equal(config['maxEventLoopDelayMs'], v('config')['maxEventLoopDelayMs'], `${file}: maxEventLoopDelayMs`);
     t.same(config['excludedNamespaces'], v('webhook')['excludedNamespaces'], `${file}: excluded namespaces`);
     t.equal(config['podNamespace'], 'db-access-webhook', `${file}: own namespace from the downward API`);
     const mount = list(container(values)['volumeMounts']).find((m) => m['name'] === 'tls');
@@ -103,7 +105,17 @@ t.test('every variable the chart sets is one the server reads', async (t) => {
     return;
   }
   const source = readFileSync(configFile, 'utf8');
-  for (const name of names) t.match(source, `'${name}'`, `${name} appears in src/config.ts`);
+  // NODE_OPTIONS is read by node itself (heap flags), not by the server's settings.
+  for (const name of names.filter((n) => n !== 'NODE_OPTIONS')) t.match(source, `'${name}'`, `${name} appears in src/config.ts`);
+});
+
+t.test("the chart's overload defaults are the server's defaults", async (t) => {
+  const loadConfig = await loadConfigFn();
+  if (!loadConfig) return;
+  const server = loadConfig({});
+  const config = obj(loadDefaultValues()['config']);
+  t.equal(config['maxInFlight'], server['maxInFlight']);
+  t.equal(config['maxEventLoopDelayMs'], server['maxEventLoopDelayMs']);
 });
 
 t.test("the chart's port defaults are the server's defaults", async (t) => {

@@ -146,5 +146,6 @@ t.test('every key in values.yaml has a comment right above it', async (t) => {
   });
   t.ok(keys > 50, `found ${keys} keys`);
   t.same(undocumented, []);
-  t.match(readChartFile('values.yaml'), /PROVISIONAL/, 'resources are marked provisional until benchmarks size them');
+  t.notMatch(readChartFile('values.yaml'), /PROVISIONAL/, 'resources are sized by the benchmarks now');
+  t.match(readChartFile('values.yaml'), /BENCHMARKS\.md, "Recommended chart resources"/, 'resources say where they come from');
 });
