@@ -1,11 +1,14 @@
 // Chooses where SecretProviderClasses are kept: the cluster (in-cluster service account or KUBECONFIG) or memory.
+// @kubernetes/client-node is loaded only when a cluster is configured: importing it costs about 75 MB of RSS and
+// 24 MB of heap (BENCHMARKS.md, finding 5), which the memory store and `npm start` on a laptop should not pay.
 import fs from 'node:fs';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeCallResult, KubeVerb, SecretProviderClassStore } from './types.ts';
 import { createMemoryStore } from './memory-store.ts';
-import { createClusterStore } from './cluster-store.ts';
 import type { StoreLogger } from './spc.ts';
+
+type KubeConfigClass = typeof KubeConfig;
 
 export type StoreMode = 'auto' | 'cluster' | 'memory';
 
@@ -34,7 +37,7 @@ export interface CreatedStore {
 const SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The in-cluster configuration, read from `env` rather than process.env so callers and tests control it. */
-function inClusterConfig(env: NodeJS.ProcessEnv, dir: string): KubeConfig {
+function inClusterConfig(KubeConfigCtor: KubeConfigClass, env: NodeJS.ProcessEnv, dir: string): KubeConfig {
   for (const file of ['token', 'ca.crt']) {
     if (!fs.existsSync(path.join(dir, file))) {
       throw new Error(
@@ -45,7 +48,7 @@ function inClusterConfig(env: NodeJS.ProcessEnv, dir: string): KubeConfig {
   const host = env.KUBERNETES_SERVICE_HOST ?? '';
   const port = env.KUBERNETES_SERVICE_PORT || '443';
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const kc = new KubeConfig();
+  const kc = new KubeConfigCtor();
   kc.loadFromOptions({
     clusters: [{ name: 'inCluster', server, caFile: path.join(dir, 'ca.crt'), skipTLSVerify: false }],
     // tokenFile: client-node re-reads the projected token, which the kubelet rotates.
@@ -56,35 +59,48 @@ function inClusterConfig(env: NodeJS.ProcessEnv, dir: string): KubeConfig {
   return kc;
 }
 
-function kubeconfigFromFiles(value: string): KubeConfig {
+function kubeconfigFromFiles(KubeConfigCtor: KubeConfigClass, value: string): KubeConfig {
   const files = value.split(path.delimiter).filter((f) => f.length > 0);
-  const kc = new KubeConfig();
+  const kc = new KubeConfigCtor();
   const [first, ...rest] = files;
   if (first === undefined) throw new Error('KUBECONFIG is set but names no file');
   kc.loadFromFile(first);
   for (const file of rest) {
-    const more = new KubeConfig();
+    const more = new KubeConfigCtor();
     more.loadFromFile(file);
     kc.mergeConfig(more, true);
   }
   return kc;
 }
 
-function resolveKubeConfig(options: CreateStoreOptions, env: NodeJS.ProcessEnv): { kc: KubeConfig; source: string } | undefined {
+function resolveKubeConfig(
+  KubeConfigCtor: KubeConfigClass,
+  options: CreateStoreOptions,
+  env: NodeJS.ProcessEnv,
+): { kc: KubeConfig; source: string } | undefined {
   if (options.kubeConfig) return { kc: options.kubeConfig, source: 'provided kubeconfig' };
   if (env.KUBERNETES_SERVICE_HOST) {
-    return { kc: inClusterConfig(env, options.serviceAccountDir ?? SERVICEACCOUNT_DIR), source: 'in-cluster service account' };
+    return { kc: inClusterConfig(KubeConfigCtor, env, options.serviceAccountDir ?? SERVICEACCOUNT_DIR), source: 'in-cluster service account' };
   }
-  if (env.KUBECONFIG) return { kc: kubeconfigFromFiles(env.KUBECONFIG), source: 'KUBECONFIG' };
+  if (env.KUBECONFIG) return { kc: kubeconfigFromFiles(KubeConfigCtor, env.KUBECONFIG), source: 'KUBECONFIG' };
   return undefined;
 }
 
-export function createStore(options: CreateStoreOptions): CreatedStore {
+/** True when resolveKubeConfig would find a cluster: decided without loading client-node. */
+function clusterConfigured(options: CreateStoreOptions, env: NodeJS.ProcessEnv): boolean {
+  return options.kubeConfig !== undefined || Boolean(env.KUBERNETES_SERVICE_HOST) || Boolean(env.KUBECONFIG);
+}
+
+export async function createStore(options: CreateStoreOptions): Promise<CreatedStore> {
   const env = options.env ?? process.env;
-  if (options.mode !== 'memory') {
+  if (options.mode !== 'memory' && clusterConfigured(options, env)) {
+    const [{ KubeConfig: KubeConfigCtor }, { createClusterStore }] = await Promise.all([
+      import('@kubernetes/client-node'),
+      import('./cluster-store.ts'),
+    ]);
     let resolved: { kc: KubeConfig; source: string } | undefined;
     try {
-      resolved = resolveKubeConfig(options, env);
+      resolved = resolveKubeConfig(KubeConfigCtor, options, env);
     } catch (err) {
       throw new Error(`DB_ACCESS_KUBE=${options.mode}: cannot load the Kubernetes configuration: ${(err as Error).message}`, {
         cause: err,
@@ -103,11 +119,11 @@ export function createStore(options: CreateStoreOptions): CreatedStore {
       });
       return { store, kind: 'cluster', describe: `cluster store (${resolved.source}, API server ${server})` };
     }
-    if (options.mode === 'cluster') {
-      throw new Error(
-        'DB_ACCESS_KUBE=cluster but there is no cluster configuration: run in a pod (KUBERNETES_SERVICE_HOST) or set KUBECONFIG, or use DB_ACCESS_KUBE=auto|memory',
-      );
-    }
+  }
+  if (options.mode === 'cluster') {
+    throw new Error(
+      'DB_ACCESS_KUBE=cluster but there is no cluster configuration: run in a pod (KUBERNETES_SERVICE_HOST) or set KUBECONFIG, or use DB_ACCESS_KUBE=auto|memory',
+    );
   }
   const store = createMemoryStore({ logger: options.logger, ...(options.onCall ? { onCall: options.onCall } : {}) });
   return {

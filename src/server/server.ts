@@ -74,7 +74,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let store = options.store;
   let storeDescription = 'provided store';
   if (!store) {
-    const created = createStore({
+    const created = await createStore({
       mode: config.kube,
       env: options.env ?? process.env,
       logger,

@@ -17,15 +17,15 @@ const spc: SecretProviderClass = {
 };
 
 t.test('memory mode, and auto with no cluster settings, use memory', async (t) => {
-  t.equal(createStore({ mode: 'memory', env: { KUBECONFIG: '/nonexistent' }, logger }).kind, 'memory');
-  const auto = createStore({ mode: 'auto', env: {}, logger });
+  t.equal((await createStore({ mode: 'memory', env: { KUBECONFIG: '/nonexistent' }, logger })).kind, 'memory');
+  const auto = await createStore({ mode: 'auto', env: {}, logger });
   t.equal(auto.kind, 'memory');
   t.match(auto.describe, /in-memory/);
   t.same(await auto.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(1000) }), { outcome: 'created' });
 });
 
 t.test('cluster mode with nothing configured is a clear error', async (t) => {
-  t.throws(() => createStore({ mode: 'cluster', env: {}, logger }), /KUBECONFIG/);
+  await t.rejects(createStore({ mode: 'cluster', env: {}, logger }), /KUBECONFIG/);
 });
 
 t.test('auto with a KUBECONFIG file talks to that cluster', async (t) => {
@@ -36,7 +36,7 @@ t.test('auto with a KUBECONFIG file talks to that cluster', async (t) => {
   const file = path.join(dir, 'config');
   fs.writeFileSync(file, kubeConfigFor(api).exportConfig(), { mode: 0o600 });
   const calls: string[] = [];
-  const created = createStore({ mode: 'auto', env: { KUBECONFIG: file }, logger, onCall: (v, r) => calls.push(`${v}:${r}`) });
+  const created = await createStore({ mode: 'auto', env: { KUBECONFIG: file }, logger, onCall: (v, r) => calls.push(`${v}:${r}`) });
   t.equal(created.kind, 'cluster');
   t.match(created.describe, /KUBECONFIG/);
   t.match(created.describe, api.url);
@@ -48,7 +48,7 @@ t.test('auto with a KUBECONFIG file talks to that cluster', async (t) => {
 t.test('a given KubeConfig wins in auto mode', async (t) => {
   const api = await startFakeKubeApi();
   t.teardown(() => api.close());
-  const created = createStore({ mode: 'auto', env: {}, kubeConfig: kubeConfigFor(api), logger, cacheTtlMs: 1 });
+  const created = await createStore({ mode: 'auto', env: {}, kubeConfig: kubeConfigFor(api), logger, cacheTtlMs: 1 });
   t.equal(created.kind, 'cluster');
   t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
 });
@@ -61,7 +61,7 @@ t.test('in-cluster: service account token and CA files, talking to the API over 
   fs.writeFileSync(path.join(dir, 'token'), api.token);
   fs.writeFileSync(path.join(dir, 'ca.crt'), api.ca.cert);
   const port = new URL(api.url).port;
-  const created = createStore({
+  const created = await createStore({
     mode: 'auto',
     env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: port },
     serviceAccountDir: dir,
@@ -72,19 +72,49 @@ t.test('in-cluster: service account token and CA files, talking to the API over 
   t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
   t.ok(api.get('acme', 'orders-database-secrets'));
 
-  const v6 = createStore({ mode: 'cluster', env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, serviceAccountDir: dir, logger });
+  const v6 = await createStore({ mode: 'cluster', env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, serviceAccountDir: dir, logger });
   t.match(v6.describe, /https:\/\/\[fd00::1\]:6443/, 'IPv6 service host in brackets');
 });
 
 t.test('in-cluster without the service account files is a clear error', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serviceaccount-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  t.throws(
-    () => createStore({ mode: 'auto', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: dir, logger }),
+  await t.rejects(
+    createStore({ mode: 'auto', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: dir, logger }),
     /token is missing: mount the service account token/,
   );
 });
 
 t.test('an unreadable KUBECONFIG is a clear error', async (t) => {
-  t.throws(() => createStore({ mode: 'auto', env: { KUBECONFIG: '/nonexistent/kubeconfig' }, logger }), /cannot load the Kubernetes configuration/);
+  await t.rejects(createStore({ mode: 'auto', env: { KUBECONFIG: '/nonexistent/kubeconfig' }, logger }), /cannot load the Kubernetes configuration/);
+});
+
+t.test('memory mode never loads @kubernetes/client-node (about 75 MB of RSS), not even through server.ts', async (t) => {
+  // A child process whose module hooks refuse client-node: importing the server and creating a memory store must
+  // not need it. Then the same child creates a cluster store, which must load it.
+  const script = `
+    import { registerHooks } from 'node:module';
+    let loaded = false;
+    let refuse = true;
+    registerHooks({
+      resolve(specifier, context, next) {
+        if (specifier === '@kubernetes/client-node') {
+          if (refuse) throw new Error('client-node was loaded');
+          loaded = true;
+        }
+        return next(specifier, context);
+      },
+    });
+    const logger = { info() {}, warn() {}, debug() {} };
+    await import(${JSON.stringify(new URL('../../src/server/server.ts', import.meta.url).href)});
+    const { createStore } = await import(${JSON.stringify(new URL('../../src/kube/create-store.ts', import.meta.url).href)});
+    const memory = await createStore({ mode: 'memory', env: {}, logger });
+    const auto = await createStore({ mode: 'auto', env: {}, logger });
+    refuse = false;
+    await createStore({ mode: 'auto', env: { KUBERNETES_SERVICE_HOST: 'x' }, serviceAccountDir: '/nonexistent', logger }).catch(() => {});
+    console.log(JSON.stringify({ memory: memory.kind, auto: auto.kind, loadedForCluster: loaded }));
+  `;
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  t.same(JSON.parse(out.trim().split('\n').pop() ?? '{}'), { memory: 'memory', auto: 'memory', loadedForCluster: true });
 });
