@@ -20,11 +20,23 @@ export interface SerializedError {
   cause?: SerializedError;
 }
 
-/** Only the fields that say what went wrong and where: never an error's other own properties. */
+/**
+ * Only the fields that say what went wrong and where: never an error's other own properties. An HTTP client error
+ * that carries the response (client-node's ApiException: `body`, `headers`) also quotes it in its message, and so
+ * in its stack ("HTTP-Code: 422 Message: … Body: {…} Headers: {…}"): only the text before the quote is kept.
+ */
 export function serializeError(err: unknown, depth = 0): SerializedError {
   if (!(err instanceof Error)) return { type: typeof err, message: typeof err === 'string' ? err : 'non-error thrown' };
-  const out: SerializedError = { type: err.name, message: err.message };
-  if (typeof err.stack === 'string') out.stack = err.stack;
+  let message = err.message;
+  let stack = typeof err.stack === 'string' ? err.stack : undefined;
+  if ('body' in err || 'headers' in err || 'response' in err) {
+    const quote = message.search(/\n(Body|Headers): /);
+    message = quote >= 0 ? message.slice(0, quote).replace(/\n/g, '; ') : '(message omitted: the error carries an HTTP response)';
+    // The stack's first lines repeat the message; keep the frames only.
+    if (stack !== undefined) stack = [`${err.name}: ${message}`, ...stack.split('\n').filter((l) => /^\s+at /.test(l))].join('\n');
+  }
+  const out: SerializedError = { type: err.name, message };
+  if (stack !== undefined) out.stack = stack;
   const { code, status, statusCode } = err as { code?: unknown; status?: unknown; statusCode?: unknown };
   if (typeof code === 'string' || typeof code === 'number') out.code = code;
   const httpStatus = typeof status === 'number' ? status : statusCode;

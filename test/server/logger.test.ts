@@ -32,14 +32,14 @@ t.test('one JSON line per call, with the chosen fields unchanged', async (t) => 
   t.match(lines[0], { service: 'db-access-webhook', uid: 'u1', namespace: 'team-a', decision: 'inject', msg: 'admission' });
 });
 
-t.test('err keeps type, message, stack, code, status and causes; drops headers, bodies and configs', async (t) => {
+t.test('err keeps type, message, stack, code, status and causes; drops every other property', async (t) => {
   const out = capture();
   const logger = createLogger('info', out.stream);
   const inner = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', config: { headers: { authorization: 'Bearer s3cret' } } });
   const outer = Object.assign(new Error('reading SecretProviderClass a/b: HTTP 500', { cause: inner }), {
     statusCode: 500,
-    headers: { authorization: 'Bearer s3cret', 'set-cookie': 'session=s3cret' },
-    body: { password: 's3cret' },
+    config: { headers: { authorization: 'Bearer s3cret', 'set-cookie': 'session=s3cret' } },
+    password: 's3cret',
   });
   logger.error({ uid: 'u2', err: outer }, 'admission');
   const [line] = out.lines();
@@ -62,4 +62,16 @@ t.test('serializeError: non-errors and long cause chains', async (t) => {
   let depth = 0;
   for (let e: { cause?: unknown } | undefined = serializeError(cyclic); e; e = e.cause as typeof e) depth++;
   t.equal(depth, 4, 'a cycle stops after three causes');
+});
+
+t.test('an HTTP client error quoting the response in its message: only the text before the quote is kept', async (t) => {
+  const { ApiException } = await import('@kubernetes/client-node');
+  const err = new ApiException(422, 'Unprocessable', { message: 'value "s3cret-body"' }, { 'set-cookie': 's3cret-header' });
+  const out = serializeError(err);
+  t.equal(out.message, 'HTTP-Code: 422; Message: Unprocessable');
+  t.equal(out.code, 422);
+  t.notMatch(JSON.stringify(out), /s3cret/);
+  t.match(out.stack, /^Error: HTTP-Code: 422; Message: Unprocessable\n\s+at /);
+  const opaque = Object.assign(new Error('failed: {"password":"s3cret"}'), { response: { status: 500 } });
+  t.notMatch(JSON.stringify(serializeError(opaque)), /s3cret/, 'without a recognisable quote, the message is dropped');
 });
