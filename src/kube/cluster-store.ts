@@ -1,7 +1,10 @@
 // The SecretProviderClass store backed by the Kubernetes API (@kubernetes/client-node 2.x, CustomObjectsApi).
 // Warm path: a TTL cache answers without a call. Cold path: one flight per object, bounded by the callers' deadlines.
+import fs from 'node:fs';
 import { ApiException, CustomObjectsApi, KubeConfig, Observable } from '@kubernetes/client-node';
 import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+// client-node's own HTTP stack (it depends on undici and calls undici's fetch); see keepAliveDispatcher.
+import { Agent, type Dispatcher } from 'undici';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type {
   EnsureOptions,
@@ -52,6 +55,8 @@ export interface ClusterStore extends SecretProviderClassStore {
   readonly inFlight: number;
   /** Forget every cached answer (e.g. after a configuration change). */
   clearCache(): void;
+  /** Closes the kept-alive connections to the API server (at shutdown). */
+  close(): Promise<void>;
 }
 
 interface CacheEntry {
@@ -106,6 +111,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const maxConflictRetries = options.maxConflictRetries ?? DEFAULTS.maxConflictRetries;
   const maxThrottleRetries = options.maxThrottleRetries ?? DEFAULTS.maxThrottleRetries;
   const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+  const dispatcher = keepAliveDispatcher(options.kubeConfig);
+  let closing: Promise<void> | undefined;
 
   const cache = new Map<string, CacheEntry>();
   const flights = new Map<string, Flight>();
@@ -137,6 +144,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         {
           pre(ctx: RequestContext) {
             ctx.setSignal(signal);
+            // Replaces the Agent client-node made for this one request (a new TLS connection per call).
+            if (dispatcher !== undefined) ctx.setDispatcher(dispatcher);
             return new Observable(Promise.resolve(ctx));
           },
           post(rsp: ResponseContext) {
@@ -411,7 +420,48 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     clearCache() {
       cache.clear();
     },
+    close() {
+      closing ??= dispatcher?.close() ?? Promise.resolve();
+      return closing;
+    },
   };
+}
+
+/**
+ * One keep-alive undici Agent for every call of this store, built from the kubeconfig's TLS material the way
+ * client-node builds its per-request one (KubeConfig#applySecurityAuthentication → createDispatcherOptions):
+ * client-node 2.0.1 makes a new Agent, so a new TLS connection, for each request (BENCHMARKS.md, finding 4).
+ * Authentication headers are still applied per request by client-node (the in-cluster token file is re-read as
+ * before). Proxies and plain HTTP keep client-node's own dispatcher (undefined here).
+ */
+export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  // client-node applies no TLS options at all without a user; neither do we.
+  if (cluster === null || user === null) return undefined;
+  const agentOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
+  if (cluster.skipTLSVerify) agentOptions.rejectUnauthorized = false;
+  if (cluster.tlsServerName) agentOptions.servername = cluster.tlsServerName;
+  const ca = fileOrData(cluster.caFile, cluster.caData);
+  if (ca) agentOptions.ca = ca;
+  const cert = fileOrData(user.certFile, user.certData);
+  if (cert) agentOptions.cert = cert;
+  const key = fileOrData(user.keyFile, user.keyData);
+  if (key) agentOptions.key = key;
+  let options: ReturnType<KubeConfig['createDispatcherOptions']>;
+  try {
+    options = kc.createDispatcherOptions(cluster, agentOptions);
+  } catch {
+    return undefined; // e.g. http:// without skipTLSVerify: client-node refuses it on each call, as before
+  }
+  return options.type === 'agent' ? new Agent({ connect: options.connect }) : undefined;
+}
+
+/** client-node's bufferFromFileOrString: a file path wins over inline base64 data. */
+function fileOrData(file: string | undefined, data: string | undefined): Buffer | undefined {
+  if (file) return fs.readFileSync(file);
+  if (data) return Buffer.from(data, 'base64');
+  return undefined;
 }
 
 function findCode(err: unknown): string | undefined {

@@ -32,6 +32,8 @@ export interface CreatedStore {
   readonly kind: 'cluster' | 'memory';
   /** One line for the start-up log: which store and which API server (never credentials). */
   readonly describe: string;
+  /** Releases what the store holds open (the cluster store's kept-alive API connections). */
+  close(): Promise<void>;
 }
 
 const SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -117,7 +119,12 @@ export async function createStore(options: CreateStoreOptions): Promise<CreatedS
         ...(options.onCall ? { onCall: options.onCall } : {}),
         ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
       });
-      return { store, kind: 'cluster', describe: `cluster store (${resolved.source}, API server ${server})` };
+      return {
+        store,
+        kind: 'cluster',
+        describe: `cluster store (${resolved.source}, API server ${server})`,
+        close: () => store.close(),
+      };
     }
   }
   if (options.mode === 'cluster') {
@@ -130,5 +137,6 @@ export async function createStore(options: CreateStoreOptions): Promise<CreatedS
     store,
     kind: 'memory',
     describe: 'in-memory store (no cluster: SecretProviderClasses are only logged, not written anywhere)',
+    close: async () => {},
   };
 }

@@ -73,6 +73,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let store = options.store;
   let storeDescription = 'provided store';
+  let closeStore: () => Promise<void> = async () => {};
   if (!store) {
     const created = await createStore({
       mode: config.kube,
@@ -83,6 +84,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     store = created.store;
     storeDescription = created.describe;
+    closeStore = () => created.close();
   }
 
   const preflight = options.preflight ?? (await createDefaultPreflight(config, logger, metrics));
@@ -145,7 +147,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await app.listen({ port: options.ports?.https ?? config.port, host: config.host, listenTextResolver: quietListen });
     if (probeApp) await probeApp.listen({ port: metricsPort ?? 0, host: config.host, listenTextResolver: quietListen });
   } catch (err) {
-    await Promise.allSettled([app.close(), probeApp?.close()]);
+    await Promise.allSettled([app.close(), probeApp?.close(), closeStore()]);
     throw err;
   }
   reloader?.start();
@@ -195,6 +197,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         // The webhook first (it drains), then the probes, which keep answering "not ready" meanwhile.
         await app.close();
         await probeApp?.close();
+        await closeStore().catch(() => {}); // only idle API connections remain; nothing to report
         logger.info({}, 'stopped');
       })();
       return closing;

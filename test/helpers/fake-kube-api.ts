@@ -68,6 +68,8 @@ export interface FakeKubeApi {
   readonly token: string;
   /** Every request received, in order. */
   readonly requests: KubeRequestRecord[];
+  /** TLS connections accepted so far (a keep-alive client reuses one for many requests). */
+  readonly tlsConnections: number;
   /** Delay before every answer (0 = none). */
   latencyMs: number;
   /** Stored objects keyed namespace/name. */
@@ -153,12 +155,16 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   let resourceVersion = 1000;
   const nextVersion = () => String(++resourceVersion);
   const hanging = new Set<ServerResponse>();
+  let tlsConnections = 0;
 
   const api: FakeKubeApi = {
     url: '',
     ca,
     token,
     requests,
+    get tlsConnections() {
+      return tlsConnections;
+    },
     latencyMs: 0,
     get(namespace, name) {
       const obj = objects.get(`${namespace}/${name}`);
@@ -405,6 +411,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       else res.destroy();
     });
   });
+  server.on('secureConnection', () => tlsConnections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   (api as { url: string }).url = `https://127.0.0.1:${port}`;

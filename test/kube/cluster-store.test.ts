@@ -499,3 +499,74 @@ t.test('logs carry namespace, name and outcome only', async (t) => {
     t.same(Object.keys(l.obj).sort(), ['name', 'namespace', 'outcome']);
   }
 });
+
+t.test('one kept-alive TLS connection for every API call (client-node alone opens one per call)', async (t) => {
+  const { api, store } = await setup(t);
+  t.teardown(() => store.close());
+  for (let i = 0; i < 20; i++) t.same(await store.ensure(desired(`app${i}`), wet()), { outcome: 'created' });
+  t.equal(api.requests.length, 40, 'a read and a create per new app');
+  // undici may open a second connection when a call starts in the same tick the previous one ends; never more.
+  t.ok(api.tlsConnections <= 2, `40 calls on ${api.tlsConnections} connection(s)`);
+  // A dropped connection (reset) is replaced by a new one, and the store keeps working.
+  api.resetNext(1);
+  await t.rejects(store.ensure(desired('reset'), wet()), SecretProviderClassError);
+  t.same(await store.ensure(desired('after-reset'), wet()), { outcome: 'created' });
+  t.ok(api.tlsConnections <= 4, `reconnected: ${api.tlsConnections} connections`);
+});
+
+t.test('the shared connection still sends each call\'s own credentials: the token is applied per request', async (t) => {
+  const api = await startFakeKubeApi({ ca });
+  t.teardown(() => api.close());
+  const kubeConfig = kubeConfigFor(api);
+  const store = createClusterStore({ kubeConfig, cacheTtlMs: 0 });
+  t.teardown(() => store.close());
+  t.same(await store.ensure(desired('one'), wet()), { outcome: 'created' });
+  // Credentials change (as a rotated token does): the next call on the same connection carries the new one.
+  const user = kubeConfig.getCurrentUser() as { token?: string };
+  user.token = 'revoked-token';
+  const err = (await store.ensure(desired('two'), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+  t.ok(err instanceof SecretProviderClassError);
+  t.equal(err.status, 401, 'the server saw the new (wrong) token');
+  user.token = api.token;
+  t.same(await store.ensure(desired('two'), wet()), { outcome: 'created' });
+  t.ok(api.tlsConnections <= 2, `${api.tlsConnections} connection(s) for 5 calls`);
+});
+
+t.test('TLS settings of the kubeconfig hold on the shared connection', async (t) => {
+  const api = await startFakeKubeApi({ ca });
+  t.teardown(() => api.close());
+  const withCluster = (cluster: Record<string, unknown>) => {
+    const kc = kubeConfigFor(api);
+    const base = kc.getCurrentCluster()!;
+    const copy = new (kc.constructor as typeof import('@kubernetes/client-node').KubeConfig)();
+    copy.loadFromOptions({
+      clusters: [{ ...base, ...cluster }],
+      users: [{ name: 'webhook', token: api.token }],
+      contexts: [{ name: 'fake', cluster: base.name, user: 'webhook' }],
+      currentContext: 'fake',
+    });
+    return copy;
+  };
+  // tlsServerName: the certificate is checked against that name instead of the URL's host.
+  const named = createClusterStore({ kubeConfig: withCluster({ tlsServerName: 'kubernetes.default.svc' }) });
+  t.teardown(() => named.close());
+  t.same(await named.ensure(desired('named'), wet()), { outcome: 'created' });
+  const misnamed = createClusterStore({ kubeConfig: withCluster({ tlsServerName: 'elsewhere.example' }) });
+  t.teardown(() => misnamed.close());
+  const refused = (await misnamed.ensure(desired('misnamed'), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+  t.match(refused.message, /certificate name mismatch|cannot reach/);
+  // No CA: refused; the same with skipTLSVerify: accepted (client-node's semantics).
+  const untrusted = createClusterStore({ kubeConfig: withCluster({ caData: undefined }) });
+  t.teardown(() => untrusted.close());
+  t.match(((await untrusted.ensure(desired('untrusted'), wet()).catch((e: unknown) => e)) as Error).message, /TLS|cannot reach/);
+  const skipping = createClusterStore({ kubeConfig: withCluster({ caData: undefined, skipTLSVerify: true }) });
+  t.teardown(() => skipping.close());
+  t.same(await skipping.ensure(desired('skipping'), wet()), { outcome: 'created' });
+});
+
+t.test('close() ends the kept-alive connection', async (t) => {
+  const { store } = await setup(t);
+  t.same(await store.ensure(desired('x'), wet()), { outcome: 'created' });
+  await store.close();
+  await t.resolves(store.close(), 'closing twice is harmless');
+});

@@ -71,6 +71,8 @@ t.test('in-cluster: service account token and CA files, talking to the API over 
   t.match(created.describe, `in-cluster service account, API server https://127.0.0.1:${port}`);
   t.same(await created.store.ensure(spc, { dryRun: false, signal: AbortSignal.timeout(5000) }), { outcome: 'created' });
   t.ok(api.get('acme', 'orders-database-secrets'));
+  t.ok(api.tlsConnections <= 2, 'the token-file credentials work over the shared kept-alive connection');
+  await created.close();
 
   const v6 = await createStore({ mode: 'cluster', env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, serviceAccountDir: dir, logger });
   t.match(v6.describe, /https:\/\/\[fd00::1\]:6443/, 'IPv6 service host in brackets');
