@@ -10,6 +10,21 @@ import {
 /** The apiserver may truncate warnings longer than 256 characters; we cut them ourselves so the cut is visible. */
 const MAX_WARNING_LENGTH = 256;
 
+/**
+ * Characters a terminal acts on or that reorder what the reader sees: C0, DEL, C1 (U+009B is an 8-bit CSI), line and
+ * paragraph separators, bidi embeddings/overrides/isolates and marks. kubectl prints warnings and denial messages
+ * raw, operators read logs in terminals, and pod names are not validated yet at mutating admission (SECURITY.md, 7).
+ */
+const UNSAFE_CHARS = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u200e\\u200f\\u061c\\u202a-\\u202e\\u2066-\\u2069';
+const HAS_UNSAFE = new RegExp(`[${UNSAFE_CHARS}]`);
+const UNSAFE = new RegExp(`[${UNSAFE_CHARS}]`, 'g');
+
+/** `text` with every unsafe character written as a visible `\uXXXX`; the same string when there is none. */
+export function escapeUnsafeText(text: string): string {
+  if (!HAS_UNSAFE.test(text)) return text;
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function allowResponse(uid: string, warnings: readonly string[] = []): AdmissionReviewResponse {
   return review({ uid, allowed: true, ...warningsField(warnings) });
 }
@@ -38,7 +53,7 @@ export function denyResponse(
   message: string,
   warnings: readonly string[] = [],
 ): AdmissionReviewResponse {
-  return review({ uid, allowed: false, status: { code, message }, ...warningsField(warnings) });
+  return review({ uid, allowed: false, status: { code, message: escapeUnsafeText(message) }, ...warningsField(warnings) });
 }
 
 function review(response: AdmissionResponse): AdmissionReviewResponse {
@@ -49,8 +64,9 @@ function warningsField(warnings: readonly string[]): { warnings?: string[] } {
   const kept: string[] = [];
   for (const w of warnings) {
     if (typeof w !== 'string' || w === '') continue;
-    // Warnings become HTTP headers on the user's side: no control characters, bounded length.
-    const clean = w.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+    // Warnings become HTTP headers on the user's side: no control characters, bounded length. Unsafe characters
+    // other than C0 are shown as \uXXXX (escapeUnsafeText) rather than dropped, so a reader sees they were there.
+    const clean = escapeUnsafeText(w.replace(/[\u0000-\u001f\u007f]+/g, ' '));
     const cut = clean.length > MAX_WARNING_LENGTH ? `${clean.slice(0, MAX_WARNING_LENGTH - 3)}...` : clean;
     if (!kept.includes(cut)) kept.push(cut);
   }

@@ -2,7 +2,7 @@
 // It knows nothing of HTTP. It asks the engine for a decision, then, for an injection, makes sure the
 // SecretProviderClass exists and runs the Secrets Manager preflight, both within the apiserver's deadline.
 // It never throws: every failure becomes an admission answer (a denial with a message, or a warning).
-import { allowResponse, denyResponse, patchResponse } from '../admission/respond.ts';
+import { allowResponse, denyResponse, escapeUnsafeText, patchResponse } from '../admission/respond.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from '../admission/types.ts';
 import type { PreflightResult, SecretPreflight } from '../aws/types.ts';
 import type { OnKubeError, PreflightMode } from '../config.ts';
@@ -297,6 +297,7 @@ function shortString(value: unknown): string | undefined {
 }
 
 function clip(text: string, max: number): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  // C0 and DEL become a space; C1, separators and bidi controls a visible \uXXXX (pino escapes only C0).
+  const clean = escapeUnsafeText(text.replace(/[\u0000-\u001f\u007f]+/g, ' '));
   return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }

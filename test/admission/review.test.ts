@@ -122,7 +122,7 @@ t.test('serializeReview: the same JSON as JSON.stringify, for every kind of answ
     ];
     for (const answer of answers) {
       const serialized = serializeReview(answer);
-      t.equal(serialized, JSON.stringify(answer), `byte for byte: ${JSON.stringify(text)}`);
+      t.equal(serialized, JSON.stringify(answer), `byte for byte: ${visible(text)}`);
       t.same(JSON.parse(serialized), answer);
     }
   }
@@ -138,3 +138,21 @@ t.test('serializeReview: a patch it did not encode itself is escaped, not truste
   t.same(JSON.parse(serialized), forged);
   t.equal(JSON.parse(serialized).response.allowed, true);
 });
+
+t.test('warnings and denial messages never carry terminal controls or bidi characters (SECURITY.md finding 7)', async (t) => {
+  const hostile = ['\u009b31mred', 'abc\u202etxt.exe', 'a\u2066b\u2069c', 'x\u2028y', 'a\u200fb', 'nul\u0000x', 'del\u007fx'];
+  const unsafe = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/u;
+  for (const h of hostile) {
+    const r = denyResponse('u', 403, `container "${h}" is bad`, [`warning about ${h}`]);
+    t.notMatch(r.response.status?.message ?? '', unsafe, visible(h));
+    t.notMatch(r.response.warnings?.[0] ?? '', unsafe, visible(h));
+  }
+  t.equal(denyResponse('u', 403, 'abc\u202etxt.exe').response.status?.message, 'abc\\u202etxt.exe', 'shown, not silently dropped');
+  t.equal(allowResponse('u', ['\u009b31m']).response.warnings?.[0], '\\u009b31m');
+  t.equal(denyResponse('u', 403, 'plain "quoted" text').response.status?.message, 'plain "quoted" text', 'ordinary text unchanged');
+});
+
+/** Test names in TAP output must not carry raw separators or controls. */
+function visible(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
