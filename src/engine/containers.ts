@@ -44,12 +44,33 @@ export function listContainers(spec: JsonRecord): Result<readonly PodContainer[]
 }
 
 /**
+ * At most this many containers get the mount and env. Each adds about 1.3 KB to the patch, so thousands would make
+ * an answer larger than etcd can store (1.5 MiB) and cost every tenant's admissions CPU; no real pod needs more.
+ */
+export const MAX_TARGETED_CONTAINERS = 64;
+
+/**
  * Which containers get the mount and env, in pod order:
  * - the ones `db-access/containers` names (an unknown name is refused);
  * - else, on reinvocation, the ones our status annotation recorded (containers added since then get nothing);
  * - else every container and init container the pod has now.
  */
 export function selectTargets(
+  all: readonly PodContainer[],
+  named: readonly string[] | undefined,
+  recorded: readonly string[] | undefined,
+): Result<readonly PodContainer[]> {
+  const targets = candidateTargets(all, named, recorded);
+  if (targets.ok && targets.value.length > MAX_TARGETED_CONTAINERS) {
+    return refuse(
+      `db-access-webhook would inject into ${targets.value.length} containers (at most ${MAX_TARGETED_CONTAINERS}); ` +
+        `list the ones that need the database in ${CONTAINERS_ANNOTATION}`,
+    );
+  }
+  return targets;
+}
+
+function candidateTargets(
   all: readonly PodContainer[],
   named: readonly string[] | undefined,
   recorded: readonly string[] | undefined,

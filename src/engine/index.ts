@@ -18,5 +18,6 @@ export { VOLUME_NAME, CSI_DRIVER } from './volume.ts';
 export { INJECTED_ENV_NAMES, DATABASE_URL_TEMPLATE, SECRET_KEYS } from './env.ts';
 export { secretIdFor, secretProviderClassNameFor, syncedSecretNameFor, isDns1123Label } from './names.ts';
 export { escapePointer } from './patch.ts';
+export { MAX_TARGETED_CONTAINERS } from './containers.ts';
 export { parseStatus, type InjectionStatus } from './status.ts';
 export { MAX_WARNING_LENGTH } from './text.ts';

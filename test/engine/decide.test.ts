@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import {
   decide,
   INJECTED_ENV_NAMES,
+  MAX_TARGETED_CONTAINERS,
   podFromRequest,
   type AdmissionRequestInput,
   type Decision,
@@ -250,6 +251,22 @@ t.test('the patch does not grow with the pod', async (t) => {
   const large = injected(decide(request(big(150)), policy));
   t.same(large.patch, small.patch, '1,500 env vars across 10 containers: the same patch as 10');
   t.same(injected(decide(request(applyPatch(big(150), large.patch)), policy)).patch, []);
+});
+
+t.test('too many targeted containers is a clear denial, not a patch too large to store', async (t) => {
+  const many = (n: number, annotations: Rec = {}) =>
+    pod(annotations, { containers: Array.from({ length: n }, (_, i) => ({ name: `c${i}` })) });
+  const atLimit = injected(decide(request(many(MAX_TARGETED_CONTAINERS)), policy));
+  t.equal(atLimit.target.containers.length, MAX_TARGETED_CONTAINERS);
+  const over = decide(request(many(MAX_TARGETED_CONTAINERS + 1)), policy);
+  t.equal(over.action, 'deny');
+  if (over.action === 'deny') {
+    t.equal(over.code, 400);
+    t.match(over.message, /would inject into 65 containers \(at most 64\); list the ones that need the database in db-access\/containers/);
+  }
+  // Naming a few of them is the fix the message gives.
+  const named = injected(decide(request(many(500, { 'db-access/containers': 'c1,c7' })), policy));
+  t.same(named.target.containers, ['c1', 'c7']);
 });
 
 t.test('podFromRequest', async (t) => {
