@@ -8,7 +8,8 @@
 //   BENCH_CPU_PROF=DIR             run the webhook under --cpu-prof, profiles written to DIR on exit
 //   BENCH_SOAK_RATE=N              soak rate in admissions per second (default 200)
 //   BENCH_SOAK_SEGMENT_S=N         length of each of the 5 soak segments (default 60; shorter runs are not written)
-//   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   extra node flags for the webhook child (results not written)
+//   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   node flags for the webhook and echo children instead of the
+//                                  chart's default nodeOptions ("" = V8 defaults; results not written)
 //   BENCH_SERVER_MAIN=FILE         run another build of the server entry, e.g. compiled JS (results not written)
 //   BENCH_SOAK_NO_COLD=1           soak without the 5 % cold admissions (to tell their memory apart; not written)
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { runEngineBenchmarks } from './engine.ts';
 import { bodyTemplate, fixtures } from './fixtures/reviews.ts';
 import { createEnvironment, startEcho, startWebhook } from './lib/environment.ts';
 import type { RunningTarget } from './lib/environment.ts';
+import { chartNodeFlags } from './lib/chart-flags.ts';
 import { describeMachine } from './lib/machine.ts';
 import { evaluateTargets, recommendResources, writeResults } from './lib/report.ts';
 import type { BenchResults } from './lib/report.ts';
@@ -70,7 +72,10 @@ export interface RunOptions {
   readonly quick: boolean;
   readonly only?: readonly Scenario[];
   readonly cpuProfileDir?: string;
-  /** Extra node flags for the webhook child, e.g. a heap limit. */
+  /**
+   * Node flags for the webhook and echo children. Default: the chart's `nodeOptions` (as deployed). Both children
+   * get the same flags, so the ratio measures our code, not a difference in V8 settings.
+   */
   readonly webhookFlags?: readonly string[];
   readonly soakRate?: number;
   readonly soakSegmentMs?: number;
@@ -101,14 +106,18 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
       `${machine.cpus} cores shared by the load generator, the server under test and whatever else runs: absolute numbers drift, the side-by-side ratios much less.`,
     );
   }
+  const nodeFlags = options.webhookFlags ?? chartNodeFlags();
   const webhookFlags = [
-    ...(options.webhookFlags ?? []),
+    ...nodeFlags,
     ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]),
   ];
   if (process.env.BENCH_SERVER_MAIN) notes.push(`The webhook ran from ${process.env.BENCH_SERVER_MAIN}.`);
-  if (options.webhookFlags !== undefined && options.webhookFlags.length > 0) {
-    notes.push(`The webhook ran with extra node flags: ${options.webhookFlags.join(' ')}.`);
-  }
+  const flagText = nodeFlags.length > 0 ? nodeFlags.join(' ') : 'none (V8 defaults)';
+  notes.push(
+    options.webhookFlags === undefined
+      ? `Node flags of the webhook and the echo: the chart's default nodeOptions, ${flagText}.`
+      : `Node flags of the webhook and the echo: ${flagText} (BENCH_WEBHOOK_FLAGS, not the chart's nodeOptions).`,
+  );
   if (options.cpuProfileDir !== undefined) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     notes.push(`The webhook ran under --cpu-prof (profiles in ${options.cpuProfileDir}): its numbers are slower than normal.`);
@@ -130,7 +139,7 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
       try {
         webhook = await startWebhook(env, { nodeFlags: webhookFlags });
         if (wanted.has('throughput')) {
-          echo = await startEcho(env);
+          echo = await startEcho(env, { nodeFlags });
           const rows: ThroughputRow[] = [];
           for (const [pathName, make] of [
             ['mutate', fixtures.typical],
@@ -173,7 +182,7 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
 
     if (wanted.has('startup')) {
       log('start-up…');
-      partial.startup = await runStartup({ env, runs: settings.startupRuns, log });
+      partial.startup = await runStartup({ env, runs: settings.startupRuns, nodeFlags, log });
     }
   } finally {
     await env.close();
@@ -226,7 +235,7 @@ async function main(): Promise<void> {
     ...(soakRate !== undefined && Number.isFinite(soakRate) && soakRate > 0 ? { soakRate } : {}),
     ...(soakSegmentOk ? { soakSegmentMs: soakSegmentS * 1000 } : {}),
     ...(process.env.BENCH_SOAK_NO_COLD === '1' ? { soakWithoutCold: true } : {}),
-    ...(process.env.BENCH_WEBHOOK_FLAGS ? { webhookFlags: process.env.BENCH_WEBHOOK_FLAGS.split(/\s+/).filter(Boolean) } : {}),
+    ...(process.env.BENCH_WEBHOOK_FLAGS === undefined ? {} : { webhookFlags: process.env.BENCH_WEBHOOK_FLAGS.split(/\s+/).filter(Boolean) }),
     log: (line) => console.log(`[bench] ${line}`),
     command: ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' '),
   });
@@ -236,7 +245,7 @@ async function main(): Promise<void> {
     process.env.BENCH_CPU_PROF === undefined &&
     !soakSegmentOk &&
     process.env.BENCH_SOAK_NO_COLD !== '1' &&
-    !process.env.BENCH_WEBHOOK_FLAGS &&
+    process.env.BENCH_WEBHOOK_FLAGS === undefined &&
     !process.env.BENCH_SERVER_MAIN;
   if (!quick && standard) {
     writeResults(results, { json: path.join(here, 'results.json'), markdown: path.join(here, '..', 'BENCHMARKS.md') });

@@ -167,7 +167,7 @@ export function recommendResources(r: Omit<BenchResults, 'targets' | 'resources'
     reasoning: [
       `CPU: the steady mix costs ${fmt(mixCpuUs, 0)} µs of server CPU per admission (mutate alone ${fmt(mutateCpuUs, 0)} µs), so ${plannedRate} admissions/s per replica need ${fmt(cpuCores, 3)} cores; doubled for headroom → ${cpuRequestM}m.`,
       `CPU limit: a burst of 64 pods costs ≈ ${fmt(burstMs, 0)} ms of CPU; under a CFS quota that work is spread over 100 ms periods, so a small limit turns a rollout into apiserver timeouts. Leave it unset, or at least 1 core.`,
-      `Memory: peak RSS under the steady load was ${fmt(rssMB, 1)} MB with this run's V8 flags (defaults unless a note above says otherwise); +25 % → request ${memoryRequestMi}Mi; limit ${memoryLimitMi}Mi leaves room for the bounded SecretProviderClass cache (10,000 entries) and bursts of large pods (3 MiB bodies).`,
+      `Memory: peak RSS under the steady load was ${fmt(rssMB, 1)} MB with this run's node flags (see the notes above); +25 % → request ${memoryRequestMi}Mi; limit ${memoryLimitMi}Mi leaves room for the bounded SecretProviderClass cache (10,000 entries) and bursts of large pods (3 MiB bodies).`,
     ],
   };
 }

@@ -58,13 +58,16 @@ async function measure(
 export async function runStartup(input: {
   readonly env: BenchEnvironment;
   readonly runs: number;
+  /** Node flags for every child (the chart's nodeOptions by default, see run.ts). */
+  readonly nodeFlags?: readonly string[];
   readonly log: (line: string) => void;
 }): Promise<StartupResult> {
+  const nodeFlags = input.nodeFlags ?? [];
   const variants: StartupVariant[] = [];
   // Interleaving would be fairer but each start is short; the disk cache is warm after the first anyway.
-  variants.push(await measure('echo', input.runs, () => startEcho(input.env)));
-  variants.push(await measure('webhook', input.runs, () => startWebhook(input.env)));
-  variants.push(await measure('webhook-embedded-defaults', input.runs, () => startWebhook(input.env, { embeddedDefaults: true })));
+  variants.push(await measure('echo', input.runs, () => startEcho(input.env, { nodeFlags })));
+  variants.push(await measure('webhook', input.runs, () => startWebhook(input.env, { nodeFlags })));
+  variants.push(await measure('webhook-embedded-defaults', input.runs, () => startWebhook(input.env, { nodeFlags, embeddedDefaults: true })));
   for (const v of variants) {
     input.log(`start-up ${v.name}: median ${v.medianReadyMs} ms to ready (${v.readyMs.join(', ')}), idle RSS ${v.idleRssMB} MB, exit ${v.exitCodes.join(',')}`);
   }

@@ -6,6 +6,10 @@ import { checkAnswer } from '../../bench/lib/answers.ts';
 import { percentile, summarize } from '../../bench/lib/stats.ts';
 import { MARKER_END, MARKER_START, fmt, renderMarkdown, replaceBetweenMarkers } from '../../bench/lib/report.ts';
 import { bodyTemplate, body, benchUid, fixtures } from '../../bench/fixtures/reviews.ts';
+import { chartNodeFlags } from '../../bench/lib/chart-flags.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 // The whole file: about 10 s on an idle 2-core machine, but it starts six child processes; give a busy one room.
 t.setTimeout(120_000);
@@ -58,6 +62,20 @@ t.test('numbers in the report keep their integer digits', async (t) => {
   t.equal(fmt(Number.NaN), 'n/a');
 });
 
+t.test("the children get the chart's default nodeOptions, read from values.yaml", async (t) => {
+  const flags = chartNodeFlags();
+  t.ok(flags.length > 0, 'the chart sets nodeOptions by default');
+  for (const flag of flags) t.match(flag, /^--[a-z-]+(=\S+)?$/, `${flag} is one node flag`);
+  t.ok(flags.some((f) => f.startsWith('--max-old-space-size=')), 'the heap limit is among them');
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-chart-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'values.yaml');
+  writeFileSync(file, 'replicaCount: 2\nnodeOptions: ""\n');
+  t.same(chartNodeFlags(file), [], 'empty nodeOptions: no flags');
+  writeFileSync(file, 'nodeOptions:\n  - --max-old-space-size=64\n');
+  t.throws(() => chartNodeFlags(file), /nodeOptions must be a string/);
+});
+
 t.test('the generated section of BENCHMARKS.md is replaced between its markers only', async (t) => {
   const doc = `# B\nintro\n${MARKER_START}\nold\n${MARKER_END}\nhand-written tail\n`;
   const next = replaceBetweenMarkers(doc, 'new table');
@@ -73,8 +91,15 @@ t.test('the generated section of BENCHMARKS.md is replaced between its markers o
 // (wrong answer, 4xx/5xx, network) fails the test. The full run (npm run bench) reports shedding as errors.
 t.test('every scenario runs on a tiny workload against the real server in a child process', async (t) => {
   t.setTimeout(120_000);
-  const results = await runBenchmarks({ quick: true });
+  // V8 default flags here, not the chart's: tap's coverage (@tapjs/processinfo) injects its loader and
+  // NODE_V8_COVERAGE into every child it can see, and with them the webhook's heap passes the chart's 128 MB during
+  // start-up. The full run uses the chart's flags (checked above); this test only keeps the code working.
+  const results = await runBenchmarks({ quick: true, webhookFlags: [] });
   t.equal(results.mode, 'quick');
+  t.ok(
+    results.notes.some((n) => n.includes('V8 defaults') && n.includes('BENCH_WEBHOOK_FLAGS')),
+    'the notes name the node flags the children ran with',
+  );
   t.equal(results.schema, 1);
   t.ok(results.machine.cpus > 0);
   t.match(results.machine.node, /^v24\./);
