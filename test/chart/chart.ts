@@ -28,7 +28,7 @@ export const EXPECTED_RULES = [
   {
     apiGroups: ['secrets-store.csi.x-k8s.io'],
     resources: ['secretproviderclasses'],
-    verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    verbs: ['get', 'create', 'update'],
   },
 ];
 
