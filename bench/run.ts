@@ -10,6 +10,7 @@
 //   BENCH_SOAK_SEGMENT_S=N         length of each of the 5 soak segments (default 60; shorter runs are not written)
 //   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   node flags for the webhook and echo children instead of the
 //                                  chart's default nodeOptions ("" = V8 defaults; results not written)
+//   BENCH_LOG_LEVEL=warn           the webhook's LOG_LEVEL (default info, as deployed; results not written)
 //   BENCH_SERVER_MAIN=FILE         run another build of the server entry, e.g. compiled JS (results not written)
 //   BENCH_SOAK_NO_COLD=1           soak without the 5 % cold admissions (to tell their memory apart; not written)
 import path from 'node:path';
@@ -80,6 +81,8 @@ export interface RunOptions {
   readonly soakRate?: number;
   readonly soakSegmentMs?: number;
   readonly soakWithoutCold?: boolean;
+  /** The webhook's LOG_LEVEL; default info, as deployed. */
+  readonly logLevel?: string;
   readonly log?: (line: string) => void;
   readonly command?: string;
 }
@@ -123,6 +126,9 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
     notes.push(`The webhook ran under --cpu-prof (profiles in ${options.cpuProfileDir}): its numbers are slower than normal.`);
   }
 
+  const webhookEnvOverride = options.logLevel === undefined ? undefined : { LOG_LEVEL: options.logLevel };
+  if (options.logLevel !== undefined) notes.push(`The webhook ran with LOG_LEVEL=${options.logLevel}.`);
+
   const partial: { -readonly [K in keyof BenchResults]?: BenchResults[K] } = {};
 
   if (wanted.has('engine')) {
@@ -137,7 +143,7 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
       let webhook: RunningTarget | undefined;
       let echo: RunningTarget | undefined;
       try {
-        webhook = await startWebhook(env, { nodeFlags: webhookFlags });
+        webhook = await startWebhook(env, { nodeFlags: webhookFlags, ...(webhookEnvOverride ? { env: webhookEnvOverride } : {}) });
         if (wanted.has('throughput')) {
           echo = await startEcho(env, { nodeFlags });
           const rows: ThroughputRow[] = [];
@@ -172,7 +178,7 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
 
     if (wanted.has('soak')) {
       log(`memory and stability (${round((settings.soak.segments * settings.soak.segmentMs) / 1000, 0)} s of load)…`);
-      const webhook = await startWebhook(env, { nodeFlags: webhookFlags });
+      const webhook = await startWebhook(env, { nodeFlags: webhookFlags, ...(webhookEnvOverride ? { env: webhookEnvOverride } : {}) });
       try {
         partial.soak = await runSoak({ webhook, kubeApi: env.kubeApi, settings: settings.soak, log });
       } finally {
@@ -235,6 +241,7 @@ async function main(): Promise<void> {
     ...(soakRate !== undefined && Number.isFinite(soakRate) && soakRate > 0 ? { soakRate } : {}),
     ...(soakSegmentOk ? { soakSegmentMs: soakSegmentS * 1000 } : {}),
     ...(process.env.BENCH_SOAK_NO_COLD === '1' ? { soakWithoutCold: true } : {}),
+    ...(process.env.BENCH_LOG_LEVEL ? { logLevel: process.env.BENCH_LOG_LEVEL } : {}),
     ...(process.env.BENCH_WEBHOOK_FLAGS === undefined ? {} : { webhookFlags: process.env.BENCH_WEBHOOK_FLAGS.split(/\s+/).filter(Boolean) }),
     log: (line) => console.log(`[bench] ${line}`),
     command: ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' '),
@@ -246,6 +253,7 @@ async function main(): Promise<void> {
     !soakSegmentOk &&
     process.env.BENCH_SOAK_NO_COLD !== '1' &&
     process.env.BENCH_WEBHOOK_FLAGS === undefined &&
+    !process.env.BENCH_LOG_LEVEL &&
     !process.env.BENCH_SERVER_MAIN;
   if (!quick && standard) {
     writeResults(results, { json: path.join(here, 'results.json'), markdown: path.join(here, '..', 'BENCHMARKS.md') });
