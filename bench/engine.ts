@@ -4,15 +4,9 @@ import { decide } from '../src/engine/index.ts';
 import type { AdmissionRequestInput, EnginePolicy } from '../src/engine/index.ts';
 import { fixtures } from './fixtures/reviews.ts';
 import { Samples, round } from './lib/stats.ts';
+import { TEST_POLICY } from '../test/helpers/policy.ts';
 
-export const BENCH_POLICY: EnginePolicy = {
-  environment: 'prod',
-  region: 'eu-west-1',
-  webhookNamespace: 'db-access-webhook',
-  excludedNamespaces: [],
-  usePodIdentity: false,
-  urlFromSecret: false,
-};
+export const BENCH_POLICY: EnginePolicy = TEST_POLICY;
 
 export interface EngineCase {
   readonly name: string;

@@ -14,15 +14,9 @@ import {
 } from '../../src/engine/index.ts';
 import { applyPatch } from '../helpers/apply-patch.ts';
 import { validatePod, validateSecretProviderClass } from '../helpers/schemas.ts';
+import { TEST_POLICY } from '../helpers/policy.ts';
 
-const policy: EnginePolicy = {
-  environment: 'prod',
-  region: 'eu-west-1',
-  webhookNamespace: 'db-access-webhook',
-  excludedNamespaces: [],
-  usePodIdentity: false,
-  urlFromSecret: false,
-};
+const policy: EnginePolicy = TEST_POLICY;
 
 type Rec = Record<string, unknown>;
 

@@ -5,15 +5,9 @@ import t from 'tap';
 import { decide } from '../../src/engine/index.ts';
 import type { EnginePolicy } from '../../src/engine/index.ts';
 import { plainPod, reviewFor } from '../helpers/fuzz-arbitraries.ts';
+import { TEST_POLICY } from '../helpers/policy.ts';
 
-const policy: EnginePolicy = {
-  environment: 'prod',
-  region: 'eu-west-1',
-  webhookNamespace: 'db-access-webhook',
-  excludedNamespaces: [],
-  usePodIdentity: false,
-  urlFromSecret: false,
-};
+const policy: EnginePolicy = TEST_POLICY;
 
 /** etcd's default request limit (1.5 MiB): no stored Pod can be larger. */
 const ETCD_LIMIT = 1.5 * 1024 * 1024;

@@ -18,6 +18,7 @@ import {
   reviewFor,
   trickAnnotationValue,
 } from '../helpers/fuzz-arbitraries.ts';
+import { TEST_POLICY } from '../helpers/policy.ts';
 
 // ~5 s for the default 10,000 runs per property; the long mode (FUZZ_RUNS) scales it.
 t.setTimeout(Math.max(120_000, fuzzParameters().numRuns * 15));
@@ -28,14 +29,7 @@ const KEYS = new Set(['host', 'port', 'database', 'username', 'password', 'url']
 // Every place the engine may write in a pod: our volume, mounts and env in (init) containers, our status annotation.
 const PATCH_PATH = /^\/(spec\/volumes(\/(\d+|-))?|spec\/(containers|initContainers)\/\d+\/(volumeMounts|env)(\/(\d+|-))?|metadata\/annotations(\/db-access~1status)?)$/;
 
-const basePolicy: EnginePolicy = {
-  environment: 'prod',
-  region: 'eu-west-1',
-  webhookNamespace: 'db-access-webhook',
-  excludedNamespaces: [],
-  usePodIdentity: false,
-  urlFromSecret: false,
-};
+const basePolicy: EnginePolicy = TEST_POLICY;
 
 const policyArb: fc.Arbitrary<EnginePolicy> = fc.record({
   environment: fc.constantFrom('dev', 'prod', 'staging'),
