@@ -14,6 +14,17 @@ const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms:
  */
 export function webhookTimeoutMs(value: unknown): number {
   if (typeof value !== 'string' || value.length === 0 || value.length > 32) return DEFAULT_WEBHOOK_TIMEOUT_MS;
+  // The apiserver sends the same value on every call of a webhook: parse it once, not per admission.
+  if (value === lastValue) return lastMs;
+  lastMs = parseTimeoutMs(value);
+  lastValue = value;
+  return lastMs;
+}
+
+let lastValue: string | undefined;
+let lastMs = DEFAULT_WEBHOOK_TIMEOUT_MS;
+
+function parseTimeoutMs(value: string): number {
   const parts = value.match(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g);
   if (!parts || parts.join('') !== value) return DEFAULT_WEBHOOK_TIMEOUT_MS;
   let ms = 0;
