@@ -5,7 +5,7 @@
 //   BENCH_QUICK=1                  same as --quick
 //   npm run bench -- --render      rewrite BENCHMARKS.md's generated section from bench/results.json (no run)
 //   BENCH_ONLY=engine,throughput,cold,soak,startup   run a subset (never written to BENCHMARKS.md)
-//   BENCH_CPU_PROF=DIR             run the webhook under --cpu-prof, profiles written to DIR on exit
+//   BENCH_CPU_PROF=DIR             run the webhook and the echo under --cpu-prof, profiles in DIR/webhook and DIR/echo
 //   BENCH_SOAK_RATE=N              soak rate in admissions per second (default 200)
 //   BENCH_SOAK_SEGMENT_S=N         length of each of the 5 soak segments (default 60; shorter runs are not written)
 //   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   node flags for the webhook and echo children instead of the
@@ -112,7 +112,12 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
   const nodeFlags = options.webhookFlags ?? chartNodeFlags();
   const webhookFlags = [
     ...nodeFlags,
-    ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]),
+    ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.join(options.cpuProfileDir, 'webhook')}`]),
+  ];
+  // The echo is profiled too, so the two can be compared function by function.
+  const echoFlags = [
+    ...nodeFlags,
+    ...(options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.join(options.cpuProfileDir, 'echo')}`]),
   ];
   if (process.env.BENCH_SERVER_MAIN) notes.push(`The webhook ran from ${process.env.BENCH_SERVER_MAIN}.`);
   const flagText = nodeFlags.length > 0 ? nodeFlags.join(' ') : 'none (V8 defaults)';
@@ -122,8 +127,8 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
       : `Node flags of the webhook and the echo: ${flagText} (BENCH_WEBHOOK_FLAGS, not the chart's nodeOptions).`,
   );
   if (options.cpuProfileDir !== undefined) {
-    mkdirSync(options.cpuProfileDir, { recursive: true });
-    notes.push(`The webhook ran under --cpu-prof (profiles in ${options.cpuProfileDir}): its numbers are slower than normal.`);
+    for (const side of ['webhook', 'echo']) mkdirSync(path.join(options.cpuProfileDir, side), { recursive: true });
+    notes.push(`The webhook and the echo ran under --cpu-prof (profiles in ${options.cpuProfileDir}): slower than normal.`);
   }
 
   const webhookEnvOverride = options.logLevel === undefined ? undefined : { LOG_LEVEL: options.logLevel };
@@ -145,7 +150,7 @@ export async function runBenchmarks(options: RunOptions): Promise<BenchResults> 
       try {
         webhook = await startWebhook(env, { nodeFlags: webhookFlags, ...(webhookEnvOverride ? { env: webhookEnvOverride } : {}) });
         if (wanted.has('throughput')) {
-          echo = await startEcho(env, { nodeFlags });
+          echo = await startEcho(env, { nodeFlags: echoFlags });
           const rows: ThroughputRow[] = [];
           for (const [pathName, make] of [
             ['mutate', fixtures.typical],
