@@ -1,5 +1,6 @@
 // The process logger: chosen fields pass through as they are; an `err` keeps its diagnosis and nothing else.
 import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { createLogger, serializeError } from '../../src/server/logger.ts';
 
@@ -74,4 +75,62 @@ t.test('an HTTP client error quoting the response in its message: only the text 
   t.match(out.stack, /^Error: HTTP-Code: 422; Message: Unprocessable\n\s+at /);
   const opaque = Object.assign(new Error('failed: {"password":"s3cret"}'), { response: { status: 500 } });
   t.notMatch(JSON.stringify(serializeError(opaque)), /s3cret/, 'without a recognisable quote, the message is dropped');
+});
+
+// The production destination batches writes to stdout. A child process shows what an operator would see on its
+// stdout: lines arrive without waiting for a batch to fill, and none are lost when the process exits.
+const LOGGER_URL = new URL('../../src/server/logger.ts', import.meta.url).href;
+
+function runLoggerChild(script: string): { child: ChildProcess; lines: () => Array<Record<string, unknown>>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { createLogger } from ${JSON.stringify(LOGGER_URL)};\n${script}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    lines: () =>
+      out
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+t.test('stdout: a lone line is written while the process runs, without waiting for a full batch', async (t) => {
+  // The child logs one short line, then lives on; after 20 s it kills itself, so no exit flush can help.
+  const run = runLoggerChild(`createLogger('info').info({ uid: 'lone' }, 'admission');
+setTimeout(() => process.kill(process.pid, 'SIGKILL'), 20_000);`);
+  t.teardown(() => run.child.kill('SIGKILL'));
+  const seen = await new Promise<boolean>((resolve) => {
+    const poll = setInterval(() => {
+      if (run.lines().some((l) => l.uid === 'lone')) {
+        clearInterval(poll);
+        resolve(true);
+      }
+    }, 20);
+    void run.exited.then(() => {
+      clearInterval(poll);
+      resolve(false); // it died first (SIGKILL, no exit flush): the line was never written while it ran
+    });
+  });
+  t.ok(seen, 'the line reached stdout');
+  t.equal(run.child.exitCode, null, 'while the process was still running');
+});
+
+t.test('stdout: lines still in the batch are written when the process exits', async (t) => {
+  const run = runLoggerChild(`const logger = createLogger('info');
+for (let i = 0; i < 500; i++) logger.info({ n: i }, 'admission');
+logger.fatal({ error: 'bad setting' }, 'cannot start');
+process.exit(3);`);
+  t.equal(await run.exited, 3);
+  const lines = run.lines();
+  t.same(
+    lines.filter((l) => l.msg === 'admission').map((l) => l.n),
+    Array.from({ length: 500 }, (_, i) => i),
+    'every line, in order',
+  );
+  t.match(lines.at(-1), { msg: 'cannot start', error: 'bad setting' }, 'the last line before exit too');
 });
