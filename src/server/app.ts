@@ -93,6 +93,8 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
     loggerInstance: deps.logger,
     // One log line per admission, written by the handler; fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
+    // Nothing logs through req.log (the handler writes the admission line), so no per-request child logger.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: options.bodyLimit ?? BODY_LIMIT,
     keepAliveTimeout,
     requestTimeout,

@@ -4,7 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { KubeCallResult, KubeVerb, EnsureOutcome } from '../kube/types.ts';
 import type { PreflightStatus } from '../aws/types.ts';
 
-export type AdmissionOutcome = 'injected' | 'skipped' | 'denied' | 'error';
+export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'error'] as const;
+export type AdmissionOutcome = (typeof ADMISSION_OUTCOMES)[number];
 
 /** Seconds. Fine steps from 0.5 to 25 ms, where a warm admission lives; coarse steps up to the 10 s deadline. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10];
@@ -92,7 +93,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
 
   // Zero-valued series exist from the start so that rate() and alerts work before the first event.
-  for (const outcome of ['injected', 'skipped', 'denied', 'error']) {
+  for (const outcome of ADMISSION_OUTCOMES) {
     admissions.inc({ outcome }, 0);
     admissionDuration.zero({ outcome });
   }
@@ -111,7 +112,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     certificateReloads,
     certificateNotAfter,
     onKubeCall: (verb, result) => kubeCalls.inc({ verb, result }),
-    onEnsure: (outcome) => spcEnsure.inc({ outcome }),
-    onPreflight: (status) => preflight.inc({ status }),
+    onEnsure: bound((outcome: string) => spcEnsure.labels({ outcome })),
+    onPreflight: bound((status: string) => preflight.labels({ status })),
+  };
+}
+
+/**
+ * `inc` for a one-label counter, with each label value's child looked up once: prom-client hashes the label
+ * object on every `inc({...})`, and these run on every admission.
+ */
+function bound(child: (value: string) => { inc(): void }): (value: string) => void {
+  const children = new Map<string, { inc(): void }>();
+  return (value) => {
+    let c = children.get(value);
+    if (c === undefined) {
+      c = child(value);
+      children.set(value, c);
+    }
+    c.inc();
   };
 }
