@@ -42,6 +42,7 @@ export interface PreflightOptions {
 export type PreflightSource = 'aws' | 'shared' | 'cache';
 
 export interface Preflight extends SecretPreflight {
+  known(secretId: string, organization: string): PreflightResult | undefined;
   readonly cacheSize: number;
   clearCache(): void;
 }
@@ -253,8 +254,14 @@ export function createPreflight(options: PreflightOptions): Preflight {
     return result;
   }
 
+  function known(secretId: string, organization: string): PreflightResult | undefined {
+    const hit = cache.get(`${secretId}\u0000${organization}`);
+    return hit !== undefined && hit.expiresAt > now() ? answer(hit.result, 'cache') : undefined;
+  }
+
   return {
     check,
+    known,
     get cacheSize() {
       return cache.size;
     },

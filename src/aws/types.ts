@@ -15,4 +15,6 @@ export interface PreflightResult {
 
 export interface SecretPreflight {
   check(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult>;
+  /** What `check` would answer from its cache alone, with no I/O; undefined when it would need AWS. */
+  known?(secretId: string, organization: string): PreflightResult | undefined;
 }

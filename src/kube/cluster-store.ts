@@ -51,6 +51,7 @@ export interface ClusterStoreOptions {
 
 /** Inspection for tests and the readiness check. */
 export interface ClusterStore extends SecretProviderClassStore {
+  known(desired: SecretProviderClass): EnsureResult | undefined;
   readonly cacheSize: number;
   readonly inFlight: number;
   /** Forget every cached answer (e.g. after a configuration change). */
@@ -326,15 +327,25 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     );
   }
 
+  function known(desired: SecretProviderClass): EnsureResult | undefined {
+    if (!desired?.metadata?.namespace || !desired.metadata.name) return undefined;
+    return fromCache(cacheGet(keyOf(desired), fingerprint(desired)), desired);
+  }
+
+  function fromCache(hit: CacheEntry | undefined, desired: SecretProviderClass): EnsureResult | undefined {
+    if (hit?.state === 'ok') return { outcome: 'cached' };
+    if (hit?.state === 'foreign') return { outcome: 'foreign', warning: foreignWarning(desired) };
+    return undefined;
+  }
+
   async function ensure(desired: SecretProviderClass, { dryRun, signal, deadline }: EnsureOptions): Promise<EnsureResult> {
     if (!desired?.metadata?.namespace || !desired.metadata.name) {
       throw new SecretProviderClassError('ensuring SecretProviderClass: the object has no metadata.namespace or metadata.name');
     }
     const key = keyOf(desired);
     const fp = fingerprint(desired);
-    const hit = cacheGet(key, fp);
-    if (hit?.state === 'ok') return { outcome: 'cached' };
-    if (hit?.state === 'foreign') return { outcome: 'foreign', warning: foreignWarning(desired) };
+    const cached = fromCache(cacheGet(key, fp), desired);
+    if (cached !== undefined) return cached;
     if (signal.aborted) {
       throw toError('ensuring', key, describeFailure(signal.reason, signal));
     }
@@ -411,6 +422,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   return {
     ensure,
+    known,
     get cacheSize() {
       return cache.size;
     },

@@ -44,4 +44,9 @@ export type KubeCallResult = 'ok' | 'not-found' | 'conflict' | 'error';
 export interface SecretProviderClassStore {
   /** Makes sure `desired` exists in its namespace. Concurrent calls for the same object share one flight. */
   ensure(desired: SecretProviderClass, options: EnsureOptions): Promise<EnsureResult>;
+  /**
+   * What `ensure` would answer from the store's cache alone, with no I/O; undefined when it would need the API.
+   * The warm path uses it to skip the deadline timer and abort signal an API call needs.
+   */
+  known?(desired: SecretProviderClass): EnsureResult | undefined;
 }

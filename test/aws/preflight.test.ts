@@ -199,6 +199,21 @@ t.test('caching: positive and negative answers with their own lifetimes', async 
   t.ok(results.includes('ok:cache') && results.includes('missing:cache'));
 });
 
+t.test('known(): the cached answer without a call, counted once; nothing when AWS must be asked', async (t) => {
+  let clock = 1_000_000;
+  const { sm, preflight, results } = await setup(t, { positiveTtlMs: 300_000, now: () => clock });
+  sm.addSecret({ name: SECRET });
+  t.equal(preflight.known(SECRET, 'acme'), undefined, 'unknown before the first check');
+  t.same(results, [], 'a miss is not counted');
+  await preflight.check(SECRET, 'acme', signal());
+  t.same(preflight.known(SECRET, 'acme'), { status: 'ok' });
+  t.equal(preflight.known(SECRET, 'globex'), undefined, 'the answer is per organization');
+  t.equal(describes(sm), 1, 'known() made no call');
+  t.same(results, ['ok:aws', 'ok:cache'], 'the cache answer is counted like one from check()');
+  clock += 300_001;
+  t.equal(preflight.known(SECRET, 'acme'), undefined, 'expired answers are not known');
+});
+
 t.test('unavailable answers are remembered briefly, so a throttling AWS is not hammered', async (t) => {
   let clock = 1_000_000;
   const { sm, preflight } = await setup(t, { unavailableTtlMs: 5_000, now: () => clock });

@@ -477,6 +477,28 @@ t.test('cache entries expire, so a hand edit or deletion gets repaired', async (
   t.same(await store.ensure(desired(), wet()), { outcome: 'created' }, 'after the TTL it is read again and repaired');
 });
 
+t.test('known(): the cache answer without any I/O, and nothing when the API must be asked', async (t) => {
+  let clock = 1_000_000;
+  const { api, store, calls } = await setup(t, { cacheTtlMs: 60_000, now: () => clock });
+  t.equal(store.known(desired()), undefined, 'unknown before the first ensure');
+  t.equal(api.requests.length, 0, 'asking made no call');
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  const before = api.requests.length;
+  t.same(store.known(desired()), { outcome: 'cached' });
+  t.equal(store.known(desired('orders', 'acme', 'staging')), undefined, 'another desired spec is not known');
+  t.equal(store.known(desired('billing')), undefined, 'another app is not known');
+  t.equal(api.requests.length, before, 'no call');
+  t.same(calls, ['get:not-found', 'create:ok'], 'no call counted');
+  clock += 61_000;
+  t.equal(store.known(desired()), undefined, 'expired entries are not known');
+
+  const d = desired('legacy');
+  api.put({ ...d, metadata: { ...d.metadata, labels: { app: 'legacy' } } });
+  const first = await store.ensure(d, wet());
+  t.same(store.known(d), first, 'a foreign object is known as foreign, with the same warning');
+  t.equal(store.known({ ...d, metadata: { ...d.metadata, namespace: '' } }), undefined, 'no namespace: not known');
+});
+
 t.test('a changed desired object is not answered from the cache', async (t) => {
   const { store } = await setup(t);
   t.same(await store.ensure(desired('orders', 'acme', 'staging'), wet()), { outcome: 'created' });

@@ -1,0 +1,113 @@
+// The admission core with stand-in adapters: which adapter calls a warm admission makes, and that the warm path
+// answers exactly what the full path answers. The real adapters are driven over HTTPS in adapters.test.ts.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { admit, type AdmitDeps } from '../../src/server/admit.ts';
+import { parseAdmissionReview } from '../../src/admission/parse.ts';
+import type { PreflightResult, SecretPreflight } from '../../src/aws/types.ts';
+import type { EnsureResult, SecretProviderClassStore } from '../../src/kube/types.ts';
+import { TEST_POLICY } from '../helpers/policy.ts';
+import { optedIn } from '../helpers/webhook-client.ts';
+
+const review = JSON.parse(
+  readFileSync(new URL('../fixtures/admission/01-deployment-pod-mutating-phase.review.json', import.meta.url), 'utf8'),
+);
+
+function request() {
+  const parsed = parseAdmissionReview(optedIn(review));
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.request;
+}
+
+/** A store and a preflight that record their calls; `known` answers only when told to. */
+function adapters(options: { storeKnows?: EnsureResult; preflightKnows?: PreflightResult; storeHasKnown?: boolean }) {
+  const calls: string[] = [];
+  const store: SecretProviderClassStore = {
+    async ensure() {
+      calls.push('ensure');
+      return options.storeKnows ?? { outcome: 'created' };
+    },
+    ...(options.storeHasKnown === false
+      ? {}
+      : {
+          known() {
+            calls.push('store.known');
+            return options.storeKnows;
+          },
+        }),
+  };
+  const preflight: SecretPreflight = {
+    async check() {
+      calls.push('check');
+      return options.preflightKnows ?? { status: 'ok' };
+    },
+    known() {
+      calls.push('preflight.known');
+      return options.preflightKnows;
+    },
+  };
+  const counted: string[] = [];
+  const deps = (preflightMode: AdmitDeps['preflightMode']): AdmitDeps => ({
+    policy: TEST_POLICY,
+    store,
+    preflight,
+    preflightMode,
+    onKubeError: 'deny',
+    onEnsure: (o) => counted.push(`ensure:${o}`),
+    onPreflight: (s) => counted.push(`preflight:${s}`),
+  });
+  return { calls, counted, deps };
+}
+
+const OPTIONS = { timeoutMs: 10_000 };
+
+t.test('warm: both adapters know the answer, so neither is called', async (t) => {
+  const { calls, counted, deps } = adapters({ storeKnows: { outcome: 'cached' }, preflightKnows: { status: 'ok' } });
+  const result = await admit(request(), OPTIONS, deps('warn'));
+  t.equal(result.outcome, 'injected');
+  t.same(calls, ['store.known', 'preflight.known']);
+  t.same(counted, ['ensure:cached', 'preflight:ok'], 'counted once each');
+  t.match(result.log, { decision: 'inject', spc: 'cached', preflight: 'ok' });
+});
+
+t.test('the warm answer is the full path answer, warnings included', async (t) => {
+  const foreign: EnsureResult = { outcome: 'foreign', warning: 'SecretProviderClass x is not managed by db-access-webhook; left untouched' };
+  const missing: PreflightResult = { status: 'missing', message: 'Secrets Manager secret s does not exist' };
+  for (const mode of ['off', 'warn', 'deny'] as const) {
+    const warm = adapters({ storeKnows: foreign, preflightKnows: missing });
+    const cold = adapters({ storeKnows: foreign, preflightKnows: missing, storeHasKnown: false });
+    const a = await admit(request(), OPTIONS, warm.deps(mode));
+    const b = await admit(request(), OPTIONS, cold.deps(mode));
+    t.notOk(warm.calls.includes('ensure'), `${mode}: warm path taken`);
+    t.ok(cold.calls.includes('ensure'), `${mode}: full path taken`);
+    t.same(a.review, b.review, `${mode}: same answer`);
+    t.same([a.outcome, a.level, a.log], [b.outcome, b.level, b.log], `${mode}: same outcome, level and log line`);
+    t.same(warm.counted, cold.counted, `${mode}: same metrics`);
+  }
+});
+
+t.test('the store must ask the API: the full path runs, and the preflight is not asked twice', async (t) => {
+  const { calls, counted, deps } = adapters({ preflightKnows: { status: 'ok' } });
+  const result = await admit(request(), OPTIONS, deps('warn'));
+  t.equal(result.log.spc, 'created');
+  t.same(calls, ['store.known', 'ensure', 'check'], 'preflight.known is skipped once the store misses');
+  t.same(counted, ['ensure:created', 'preflight:ok']);
+});
+
+t.test('the preflight must ask AWS: the full path runs', async (t) => {
+  const { calls, deps } = adapters({ storeKnows: { outcome: 'cached' } });
+  await admit(request(), OPTIONS, deps('deny'));
+  t.same(calls, ['store.known', 'preflight.known', 'ensure', 'check']);
+});
+
+t.test('preflight off: only the store is asked', async (t) => {
+  const { calls, deps } = adapters({ storeKnows: { outcome: 'cached' } });
+  await admit(request(), OPTIONS, deps('off'));
+  t.same(calls, ['store.known']);
+});
+
+t.test('a store without known() (the memory store) always takes the full path', async (t) => {
+  const { calls, deps } = adapters({ storeKnows: { outcome: 'cached' }, storeHasKnown: false });
+  await admit(request(), OPTIONS, deps('off'));
+  t.same(calls, ['ensure']);
+});
