@@ -46,14 +46,23 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 }
 
 /**
- * Lines are written to stdout in batches of about 4 KiB, and at least every 250 ms: one write per admission cost
- * more CPU than the engine (BENCHMARKS.md, finding 7). pino flushes the rest synchronously when the process exits.
+ * Lines are written to stdout in batches of about 4 KiB, and at least every 250 ms. One write per admission line
+ * cost about 5 µs; asynchronous writes cost as much again in thread hand-offs (BENCHMARKS.md, finding 8). A batch
+ * is written synchronously, so a stalled log reader slows the webhook rather than growing its memory.
  */
 export const STDOUT_BATCH_BYTES = 4096;
 export const STDOUT_FLUSH_INTERVAL_MS = 250;
 
 export function stdoutDestination(): DestinationStream {
-  return pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_INTERVAL_MS });
+  const destination = pino.destination({
+    dest: 1,
+    sync: true,
+    minLength: STDOUT_BATCH_BYTES,
+    periodicFlush: STDOUT_FLUSH_INTERVAL_MS,
+  });
+  // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch.
+  process.once('exit', () => destination.flushSync());
+  return destination;
 }
 
 export function createLogger(level: LogLevel = 'info', destination: DestinationStream = stdoutDestination()): Logger {

@@ -71,6 +71,20 @@ async function listeningPort(child: Child, timeoutMs = 20_000): Promise<number |
   throw new Error(`no "listening" line within ${timeoutMs} ms; stderr: ${child.stderr()}`);
 }
 
+/** The records once one matches `wanted`: stdout is written in batches, at least every 250 ms (logger.ts). */
+async function recordsOnce(
+  child: Child,
+  wanted: (r: Record<string, unknown>) => boolean,
+  timeoutMs = 10_000,
+): Promise<Array<Record<string, unknown>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const records = child.logs.records();
+    if (records.some(wanted) || Date.now() > deadline) return records;
+    await sleep(25);
+  }
+}
+
 function post(pool: Pool, body: unknown) {
   return pool
     .request({
@@ -134,7 +148,7 @@ t.test('`npm start` with no settings serves a correct admission', async (t) => {
   t.ok(cert.checkHost('localhost'), 'the embedded certificate names localhost');
   t.ok(cert.checkIP('127.0.0.1'));
 
-  const records = c.logs.records();
+  const records = await recordsOnce(c, (r) => r.msg === 'admission');
   t.ok(records.some((r) => /in-memory self-signed certificate/.test(String(r.msg))), 'says it is self-signed');
   t.ok(records.some((r) => /would create SecretProviderClass/.test(String(r.msg))), 'logs the SecretProviderClass it would create');
   const admission = records.filter((r) => r.msg === 'admission');
