@@ -46,9 +46,9 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 }
 
 /**
- * Lines are written to stdout in batches of about 4 KiB, and at least every 250 ms. One write per admission line
- * cost about 5 µs; asynchronous writes cost as much again in thread hand-offs (BENCHMARKS.md, finding 8). A batch
- * is written synchronously, so a stalled log reader slows the webhook rather than growing its memory.
+ * Lines are written to stdout in batches of about 4 KiB, and at least every 250 ms: one write(2) per dozen lines,
+ * not one per line through libuv's thread pool (pino's default). Synchronously, as Node writes its own stdout to a
+ * pipe: a stalled log reader slows the webhook rather than growing its memory (BENCHMARKS.md, finding 8).
  */
 export const STDOUT_BATCH_BYTES = 4096;
 export const STDOUT_FLUSH_INTERVAL_MS = 250;
