@@ -199,8 +199,8 @@ interface AdapterAnswers {
 }
 
 /**
- * The warm path: the store and the preflight both answer from memory, so no deadline timer, abort signal or
- * promise is set up (they were a tenth of a warm admission's CPU). Undefined when either needs I/O.
+ * The warm path: the store and the preflight both answer from memory, so no deadline timer, abort controller or
+ * listener is set up (about 1 % of the webhook's CPU, BENCHMARKS.md). Undefined when either needs I/O.
  */
 function warmAnswers(decision: Extract<Decision, { action: 'inject' }>, deps: AdmitDeps): AdapterAnswers | undefined {
   const result = deps.store.known?.(decision.secretProviderClass);

@@ -61,7 +61,13 @@ export function stdoutDestination(): DestinationStream {
     periodicFlush: STDOUT_FLUSH_INTERVAL_MS,
   });
   // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch.
-  process.once('exit', () => destination.flushSync());
+  process.once('exit', () => {
+    try {
+      destination.flushSync();
+    } catch {
+      // stdout already closed: nothing can be written, and the exit code must stay what it was
+    }
+  });
   return destination;
 }
 

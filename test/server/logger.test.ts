@@ -134,3 +134,12 @@ process.exit(3);`);
   );
   t.match(lines.at(-1), { msg: 'cannot start', error: 'bad setting' }, 'the last line before exit too');
 });
+
+t.test('stdout: a log reader that went away changes neither the run nor the exit code', async (t) => {
+  const run = runLoggerChild(`const logger = createLogger('info');
+await new Promise((resolve) => setTimeout(resolve, 300)); // the parent closes its end meanwhile
+for (let i = 0; i < 2000; i++) logger.info({ n: i }, 'admission');
+process.exit(4);`);
+  run.child.stdout?.destroy();
+  t.equal(await run.exited, 4, 'EPIPE is not a crash, and the exit flush does not throw');
+});
