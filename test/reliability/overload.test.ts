@@ -7,14 +7,9 @@ import { kubeConfigFor, startFakeKubeApi } from '../helpers/fake-kube-api.ts';
 import { startTestServer } from '../helpers/start-server.ts';
 import type { WebhookAnswer } from '../helpers/webhook-client.ts';
 import { ENV, podReview, since } from './harness.ts';
+import { busy } from '../helpers/busy.ts';
 
 t.setTimeout(90_000); // three scenarios with 1 s sample windows
-
-/** Keeps the event loop busy for `ms` (the webhook runs in this process): CPU saturation, made exact. */
-function busy(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
 
 t.test('more admissions than the cap while the API hangs: the excess is refused at once, the rest answer in time', async (t) => {
   const api = await startFakeKubeApi();

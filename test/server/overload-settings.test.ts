@@ -6,17 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretProviderClassStore } from '../../src/kube/types.ts';
 import { startTestServer } from '../helpers/start-server.ts';
 import { optedIn } from '../helpers/webhook-client.ts';
+import { busy } from '../helpers/busy.ts';
 
 t.setTimeout(60_000);
 
 const pod = JSON.parse(
   readFileSync(new URL('../fixtures/admission/01-deployment-pod-mutating-phase.review.json', import.meta.url), 'utf8'),
 );
-
-function busy(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
 
 t.test('defaults: 1024 in flight, 2000 ms of event-loop delay, named in the start-up line', async (t) => {
   const ts = await startTestServer();
