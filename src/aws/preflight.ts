@@ -179,12 +179,9 @@ export function createPreflight(options: PreflightOptions): Preflight {
       if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > 512) {
         return answer({ status: 'unavailable', message: 'preflight skipped: no valid secret name' }, 'cache');
       }
-      const key = `${secretId}\u0000${organization}`;
-      const hit = cache.get(key);
-      if (hit !== undefined) {
-        if (hit.expiresAt > now()) return answer(hit.result, 'cache');
-        cache.delete(key);
-      }
+      const cached = known(secretId, organization);
+      if (cached !== undefined) return cached;
+      const key = cacheKey(secretId, organization);
       if (signal.aborted) return answer(timedOut(secretId), 'cache');
 
       let flight = flights.get(key);
@@ -255,8 +252,12 @@ export function createPreflight(options: PreflightOptions): Preflight {
   }
 
   function known(secretId: string, organization: string): PreflightResult | undefined {
-    const hit = cache.get(`${secretId}\u0000${organization}`);
-    return hit !== undefined && hit.expiresAt > now() ? answer(hit.result, 'cache') : undefined;
+    const key = cacheKey(secretId, organization);
+    const hit = cache.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.expiresAt > now()) return answer(hit.result, 'cache');
+    cache.delete(key);
+    return undefined;
   }
 
   return {
@@ -269,6 +270,10 @@ export function createPreflight(options: PreflightOptions): Preflight {
       cache.clear();
     },
   };
+}
+
+function cacheKey(secretId: string, organization: string): string {
+  return `${secretId}\u0000${organization}`;
 }
 
 const NETWORK_WORDS: Record<string, string> = {
