@@ -78,7 +78,7 @@ const base64Patches = new WeakSet<AdmissionResponse>();
 
 /**
  * The answer as JSON text, written directly: JSON.stringify would scan the 5+ KB base64 patch again for characters
- * to escape, and base64 has none (BENCHMARKS.md, finding 1). The uid, the message and the warnings come from the
+ * to escape, and base64 has none (BENCHMARKS.md, "Fixed during this work"). The uid, the message and the warnings come from the
  * request or from hostile names, so they still go through JSON.stringify. Same meaning as JSON.stringify(review).
  */
 export function serializeReview(answer: AdmissionReviewResponse): string {

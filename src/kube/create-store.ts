@@ -1,6 +1,6 @@
 // Chooses where SecretProviderClasses are kept: the cluster (in-cluster service account or KUBECONFIG) or memory.
-// @kubernetes/client-node is loaded only when a cluster is configured: importing it costs about 75 MB of RSS and
-// 24 MB of heap (BENCHMARKS.md, finding 5), which the memory store and `npm start` on a laptop should not pay.
+// @kubernetes/client-node is loaded only when a cluster is configured: importing it costs about 49 MB of RSS and
+// 22 MB of heap (BENCHMARKS.md, finding 5), which the memory store and `npm start` on a laptop should not pay.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';

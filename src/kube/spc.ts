@@ -47,7 +47,7 @@ export function stableStringify(value: unknown): string {
 
 /**
  * Fingerprint of what we own in `desired`: our labels and the spec, for the warm cache lookup on every admission.
- * Plain JSON.stringify, not stableStringify (sorting cost ~4 % of the webhook's CPU, BENCHMARKS.md finding 1): the
+ * Plain JSON.stringify, not stableStringify (sorting cost ~4 % of the webhook's CPU, BENCHMARKS.md "Fixed during this work"): the
  * engine builds `desired` with a fixed key order. JSON text is exact, so different content never shares a
  * fingerprint; the same content in another key order only misses the cache (one read, no write).
  * Objects read back from the API are compared with matchesDesired, which does sort.

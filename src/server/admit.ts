@@ -200,7 +200,7 @@ interface AdapterAnswers {
 
 /**
  * The warm path: the store and the preflight both answer from memory, so no deadline timer, abort controller or
- * listener is set up (about 1 % of the webhook's CPU, BENCHMARKS.md). Undefined when either needs I/O.
+ * listener is set up (about 0.7 % of the webhook's CPU, BENCHMARKS.md). Undefined when either needs I/O.
  */
 function warmAnswers(decision: Extract<Decision, { action: 'inject' }>, deps: AdmitDeps): AdapterAnswers | undefined {
   const result = deps.store.known?.(decision.secretProviderClass);

@@ -1,6 +1,6 @@
 // The process logger: pino JSON lines. Callers log small, chosen fields only (never objects from requests, never
 // environment values): that is the protection. There is no pino `redact`: its paths were checked on every line and
-// cost about 10 % of the webhook's CPU (BENCHMARKS.md, finding 1) though no logged field ever matched them.
+// cost 1.5–10 % of the webhook's CPU (BENCHMARKS.md, "Fixed during this work") though no logged field ever matched them.
 // The one place an object we did not choose can appear is `err` (an unexpected exception); its serializer below
 // keeps the diagnosis and drops everything else (an HTTP client error can carry response headers and bodies).
 import { pino, type DestinationStream, type Logger } from 'pino';
