@@ -15,10 +15,17 @@ export function injectedMount(mountPath: string): Record<string, unknown> {
   return { name: VOLUME_NAME, mountPath, readOnly: true };
 }
 
-/** `/a/b/` and `/a/b` are one directory to the runtime, though the apiserver sees two strings. */
+/**
+ * One directory to the container runtime, though the apiserver compares the strings: `/a/b/`, `/a//b`, `/a/./b` and
+ * `/a/c/../b` all name `/a/b` (`..` stops at the root, as the runtime's path join does). `ours` is normalized already.
+ */
 export function sameMountPath(existing: unknown, ours: string): boolean {
   if (typeof existing !== 'string') return false;
-  let end = existing.length;
-  while (end > 1 && existing[end - 1] === '/') end--;
-  return existing.slice(0, end) === ours;
+  const segments: string[] = [];
+  for (const segment of existing.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}` === ours;
 }

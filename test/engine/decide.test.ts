@@ -445,3 +445,21 @@ t.test('fuzz: reinvocation after other webhooks changed the pod', async (t) => {
   );
   t.pass('reinvocation keeps targets and never duplicates');
 });
+
+t.test('a user mount at our path written another way (//, ., .., trailing /) is a conflict, not a silent overlay', async (t) => {
+  for (const mountPath of ['/mnt/secrets-store', '/mnt/secrets-store/', '/mnt//secrets-store', '/mnt/./secrets-store', '/mnt/x/../secrets-store', '/../mnt/secrets-store']) {
+    const d = decide(
+      request(pod({}, { containers: [{ name: 'app', volumeMounts: [{ name: 'data', mountPath }] }], volumes: [{ name: 'data', emptyDir: {} }] })),
+      policy,
+    );
+    t.equal(d.action, 'deny', mountPath);
+    if (d.action === 'deny') t.match(d.message, /already mounts volume "data" at "\/mnt\/secrets-store"/, mountPath);
+  }
+  for (const mountPath of ['/mnt/secrets-store-2', '/mnt/secrets', '/mnt/secrets-store/..', '/secrets-store']) {
+    const d = decide(
+      request(pod({}, { containers: [{ name: 'app', volumeMounts: [{ name: 'data', mountPath }] }], volumes: [{ name: 'data', emptyDir: {} }] })),
+      policy,
+    );
+    t.equal(d.action, 'inject', `${mountPath} is another directory`);
+  }
+});
