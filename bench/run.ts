@@ -7,7 +7,7 @@
 //   BENCH_ONLY=engine,throughput,cold,soak,startup   run a subset (never written to BENCHMARKS.md)
 //   BENCH_CPU_PROF=DIR             run the webhook and the echo under --cpu-prof, profiles in DIR/webhook and DIR/echo
 //   BENCH_SOAK_RATE=N              soak rate in admissions per second (default 200)
-//   BENCH_SOAK_SEGMENT_S=N         length of each of the 5 soak segments (default 60; shorter runs are not written)
+//   BENCH_SOAK_SEGMENT_S=N         length of each of the 5 soak segments (default 60)
 //   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   node flags for the webhook and echo children instead of the
 //                                  chart's default nodeOptions ("" = V8 defaults; results not written)
 //   BENCH_LOG_LEVEL=warn           the webhook's LOG_LEVEL (default info, as deployed; results not written)
@@ -252,14 +252,10 @@ async function main(): Promise<void> {
     command: ['npm run bench', ...(args.length ? ['--', ...args] : [])].join(' '),
   });
   for (const t of results.targets) console.log(`[bench] ${t.met === undefined ? 'NOT RUN' : t.met ? 'MET    ' : 'MISSED '} ${t.benchmark}: ${t.measured}`);
-  const standard =
-    only === undefined &&
-    process.env.BENCH_CPU_PROF === undefined &&
-    !soakSegmentOk &&
-    process.env.BENCH_SOAK_NO_COLD !== '1' &&
-    process.env.BENCH_WEBHOOK_FLAGS === undefined &&
-    !process.env.BENCH_LOG_LEVEL &&
-    !process.env.BENCH_SERVER_MAIN;
+  // Any knob (every BENCH_* variable but BENCH_QUICK) makes the run an investigation, never the recorded result.
+  const knobs = Object.keys(process.env).filter((k) => k.startsWith('BENCH_') && k !== 'BENCH_QUICK');
+  const standard = knobs.length === 0;
+  if (!quick && !standard) console.log(`[bench] not written: ${knobs.join(', ')} set`);
   if (!quick && standard) {
     writeResults(results, { json: path.join(here, 'results.json'), markdown: path.join(here, '..', 'BENCHMARKS.md') });
     console.log('[bench] wrote bench/results.json and BENCHMARKS.md');
