@@ -78,6 +78,13 @@ export function loadConfig(env: Env = process.env): Config {
   const port = portSetting('PORT', get('PORT'), 8443, false);
   const host = get('HOST') ?? '0.0.0.0';
   const metricsPort = portSetting('METRICS_PORT', get('METRICS_PORT'), 9090, true);
+  if (metricsPort !== 0 && metricsPort === port) {
+    // Caught here: the listener would only say EADDRINUSE, naming neither setting.
+    throw new ConfigError(
+      'METRICS_PORT',
+      `METRICS_PORT must differ from PORT (both ${port}): the webhook listens on PORT, probes and metrics on METRICS_PORT, or set METRICS_PORT=0 to disable that listener`,
+    );
+  }
 
   const tlsCertFile = get('TLS_CERT_FILE');
   const tlsKeyFile = get('TLS_KEY_FILE');

@@ -117,6 +117,8 @@ t.test('a bad value names the variable, the value and what is accepted', async (
     [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '60001' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /got "60001"/],
     [{ TLS_CERT_FILE: '/tls/tls.crt' }, 'TLS_KEY_FILE', /TLS_KEY_FILE must be set when TLS_CERT_FILE is set/],
     [{ TLS_KEY_FILE: '/tls/tls.key' }, 'TLS_CERT_FILE', /TLS_CERT_FILE must be set when TLS_KEY_FILE is set/],
+    [{ PORT: '9090' }, 'METRICS_PORT', /METRICS_PORT must differ from PORT \(both 9090\).*METRICS_PORT=0 to disable/],
+    [{ PORT: '8443', METRICS_PORT: '8443' }, 'METRICS_PORT', /must differ from PORT \(both 8443\)/],
   ];
   for (const [env, variable, message] of cases) {
     const err = t.throws(() => loadConfig(env), ConfigError, `${JSON.stringify(env)} is rejected`) as unknown;
@@ -127,6 +129,12 @@ t.test('a bad value names the variable, the value and what is accepted', async (
       t.ok(err.message.startsWith(variable), 'the message starts with the variable name');
     }
   }
+});
+
+t.test('PORT=0 (any free port) with METRICS_PORT=0 (no probe listener) is not a clash', async (t) => {
+  const c = loadConfig({ PORT: '0', METRICS_PORT: '0' });
+  t.equal(c.port, 0);
+  t.equal(c.metricsPort, 0);
 });
 
 t.test('a very long bad value is shortened in the message', async (t) => {
