@@ -653,6 +653,7 @@ t.test('whatever helm accepts, the server starts with: no install that only fail
     'config.awsRegion=us-gov-west-1',
     'config.awsRegion=eu-west',
     'config.awsRegion=EU-WEST-1',
+    'config.awsRegion=us-east-100',
     'config.preflightOrgTag=org',
     'config.preflightOrgTag=aws:org/unit=1 é',
     'config.preflightOrgTag=x#y',
