@@ -63,15 +63,27 @@ export class ChildUnderTest {
   sample(options: { gc?: boolean; resetEventLoop?: boolean } = {}): Promise<ProbeSample> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      // A child that died (out of heap, a crash) must fail the run with its log file named, not as an IPC error.
+      const died = () => new Error(`child ${this.pid} exited (code ${this.process.exitCode}); see ${this.logFile}`);
+      if (this.exited) {
+        reject(died());
+        return;
+      }
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`child ${this.pid} did not answer a probe sample within 10 s`));
+        reject(new Error(`child ${this.pid} did not answer a probe sample within 10 s; see ${this.logFile}`));
       }, 10_000);
+      timer.unref();
       this.#pending.set(id, (sample) => {
         clearTimeout(timer);
         resolve(sample);
       });
-      this.process.send({ probe: 'sample', id, ...options });
+      this.process.send({ probe: 'sample', id, ...options }, (error) => {
+        if (error === null) return;
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(this.exited ? died() : error);
+      });
     });
   }
 
@@ -92,9 +104,6 @@ export class ChildUnderTest {
     }
   }
 
-  waitExit(): Promise<number | null> {
-    return this.#exit;
-  }
 }
 
 /** Polls `check` every `intervalMs` until it resolves true; rejects after `timeoutMs` or if the child exits. */
