@@ -585,22 +585,25 @@ function toError(action: Action, key: string, f: CallFailure): SecretProviderCla
       hint = `check the webhook's RBAC: verb ${RBAC_VERB[action]} on secretproviderclasses.${SPC_GROUP}`;
       break;
     case 404:
-      hint = 'is the Secrets Store CSI driver installed (SecretProviderClass CRD)?';
+      hint = 'check that the Secrets Store CSI driver (its SecretProviderClass CRD) is installed';
       break;
     case 409:
-      hint = 'another writer changed it at the same time; retry the pod';
+      hint = 'another writer changed it at the same time; retry the pod, and check for a second controller writing it';
       break;
     case 422:
-      hint = `the API rejected the object: ${clip(f.message ?? 'invalid', 120)}`;
+      hint = `the API rejected the object: ${clip(f.message ?? 'invalid', 120)}; check the CRD version installed`;
       break;
     case 429:
       hint =
         f.retryAfterSeconds !== undefined
-          ? `throttled, Retry-After ${f.retryAfterSeconds}s does not fit in the deadline; the API server is overloaded`
-          : 'throttled; the API server is overloaded';
+          ? `throttled, Retry-After ${f.retryAfterSeconds}s does not fit in the deadline: check the API server's load`
+          : "throttled: check the API server's load";
       break;
     default:
-      hint = f.status >= 500 ? "check the Kubernetes API server's health" : `unexpected answer: ${clip(f.message ?? '', 120)}`;
+      hint =
+        f.status >= 500
+          ? "check the Kubernetes API server's health"
+          : `unexpected answer: ${clip(f.message ?? '', 120)}; check the webhook logs`;
   }
   return new SecretProviderClassError(`${what}: ${label}: ${hint}`, f.status, options);
 }

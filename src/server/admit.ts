@@ -8,7 +8,7 @@ import type { PreflightResult, SecretPreflight } from '../aws/types.ts';
 import type { OnKubeError, PreflightMode } from '../config.ts';
 import { decide as engineDecide } from '../engine/index.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
-import type { EnsureOutcome, EnsureResult, SecretProviderClassStore } from '../kube/types.ts';
+import { SecretProviderClassError, type EnsureOutcome, type EnsureResult, type SecretProviderClassStore } from '../kube/types.ts';
 import { admissionBudgetMs } from './deadline.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
@@ -238,7 +238,8 @@ async function askAdapters(
               : err instanceof Error
                 ? err.message
                 : 'unknown failure';
-          if (!/\bcheck\b/i.test(message)) message = `${message}; ${storeHint(status)}`;
+          // The store's own errors already say what to check (cluster-store.ts, toError); others get a hint here.
+          if (!(err instanceof SecretProviderClassError)) message = `${message}; ${storeHint(status)}`;
           return { ok: false, message, status };
         },
       ),

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { admit, type AdmitDeps } from '../../src/server/admit.ts';
 import { parseAdmissionReview } from '../../src/admission/parse.ts';
 import type { PreflightResult, SecretPreflight } from '../../src/aws/types.ts';
-import type { EnsureResult, SecretProviderClassStore } from '../../src/kube/types.ts';
+import { SecretProviderClassError, type EnsureResult, type SecretProviderClassStore } from '../../src/kube/types.ts';
 import { TEST_POLICY } from '../helpers/policy.ts';
 import { optedIn } from '../helpers/webhook-client.ts';
 
@@ -110,4 +110,28 @@ t.test('a store without known() (the memory store) always takes the full path', 
   const { calls, deps } = adapters({ storeKnows: { outcome: 'cached' }, storeHasKnown: false });
   await admit(request(), OPTIONS, deps('off'));
   t.same(calls, ['ensure']);
+});
+
+t.test("a store failure's denial says what to check once: the store's own hint, or ours for a bare error", async (t) => {
+  const failing = (err: Error) => {
+    const { deps } = adapters({});
+    const d = deps('off');
+    return { ...d, store: { ensure: () => Promise.reject(err) } };
+  };
+  const crd = await admit(
+    request(),
+    OPTIONS,
+    failing(
+      new SecretProviderClassError(
+        'creating SecretProviderClass a/b: NotFound 404: check that the Secrets Store CSI driver (its SecretProviderClass CRD) is installed',
+        404,
+      ),
+    ),
+  );
+  const crdMessage = crd.review.response.status?.message ?? '';
+  t.match(crdMessage, /NotFound 404: check that the Secrets Store CSI driver \(its SecretProviderClass CRD\) is installed$/);
+  t.equal(crdMessage.match(/CSI driver/g)?.length, 1, 'one hint, not two');
+
+  const bare = await admit(request(), OPTIONS, failing(Object.assign(new Error('socket hang up'), { status: 503 })));
+  t.match(bare.review.response.status?.message, /socket hang up; check the Kubernetes API server's health and load/);
 });

@@ -193,10 +193,14 @@ t.test('store failure, DB_ACCESS_ON_KUBE_ERROR=deny: the pod is denied with what
 });
 
 t.test('store timeout or 5xx is a 503 denial (transient)', async (t) => {
-  const { app } = build(t, { store: failingStore(new SecretProviderClassError('reading x: no answer within the deadline')) });
+  const { app } = build(t, {
+    store: failingStore(
+      new SecretProviderClassError("reading x: no answer within the deadline: check the Kubernetes API server's health and load"),
+    ),
+  });
   const body = (await post(app, optedIn(deploymentPod))).json();
   t.equal(body.response.status.code, 503);
-  t.match(body.response.status.message, /no answer within the deadline; check the Kubernetes API server's health/, 'a hint is added');
+  t.match(body.response.status.message, /no answer within the deadline: check the Kubernetes API server's health and load$/, "the store's hint, once");
 });
 
 t.test('store failure, DB_ACCESS_ON_KUBE_ERROR=warn: admitted with the patch and a warning', async (t) => {
