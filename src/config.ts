@@ -1,5 +1,6 @@
 // Settings from the environment, parsed and validated once at start-up. Nothing else reads process.env
-// (except the AWS SDK and client-node, which read their own standard variables).
+// (except the AWS SDK and the store's choice of cluster configuration, which read their standard variables:
+// AWS_*, KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG; src/kube/create-store.ts).
 import type { EnginePolicy } from './engine/types.ts';
 
 export type OnKubeError = 'deny' | 'warn';
@@ -26,7 +27,6 @@ export interface Config {
   /** Empty string disables the organization tag check. */
   readonly preflightOrgTag: string;
   readonly kube: KubeMode;
-  readonly kubeconfig: string | undefined;
   readonly logLevel: LogLevel;
   /** Admissions in progress above which new ones get 503 at once (bounds memory when a dependency hangs). */
   readonly maxInFlight: number;
@@ -139,7 +139,6 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const kube = choiceSetting('DB_ACCESS_KUBE', get('DB_ACCESS_KUBE'), ['auto', 'cluster', 'memory'] as const, 'auto');
-  const kubeconfig = get('KUBECONFIG');
   const logLevel = choiceSetting('LOG_LEVEL', get('LOG_LEVEL')?.toLowerCase(), LOG_LEVELS, 'info');
   const maxInFlight = integerSetting('DB_ACCESS_MAX_IN_FLIGHT', get('DB_ACCESS_MAX_IN_FLIGHT'), DEFAULT_MAX_IN_FLIGHT, 1, 1_000_000, 'an integer from 1 to 1000000');
   const maxEventLoopDelayMs = integerSetting(
@@ -176,7 +175,6 @@ export function loadConfig(env: Env = process.env): Config {
     preflight,
     preflightOrgTag,
     kube,
-    kubeconfig,
     logLevel,
     maxInFlight,
     maxEventLoopDelayMs,

@@ -18,7 +18,6 @@ t.test('no settings at all gives the documented defaults', async (t) => {
   t.equal(c.preflight, 'off');
   t.equal(c.preflightOrgTag, '');
   t.equal(c.kube, 'auto');
-  t.equal(c.kubeconfig, undefined);
   t.equal(c.logLevel, 'info');
   t.equal(c.maxInFlight, 1024);
   t.equal(c.maxEventLoopDelayMs, 2000);
@@ -49,7 +48,6 @@ t.test('every setting is read and the engine policy derived from it', async (t) 
     DB_ACCESS_PREFLIGHT: 'deny',
     DB_ACCESS_PREFLIGHT_ORG_TAG: 'organization',
     DB_ACCESS_KUBE: 'memory',
-    KUBECONFIG: '/home/me/.kube/config',
     LOG_LEVEL: 'DEBUG',
     DB_ACCESS_MAX_IN_FLIGHT: '64',
     DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '5000',
@@ -66,7 +64,6 @@ t.test('every setting is read and the engine policy derived from it', async (t) 
   t.equal(c.preflight, 'deny');
   t.equal(c.preflightOrgTag, 'organization');
   t.equal(c.kube, 'memory');
-  t.equal(c.kubeconfig, '/home/me/.kube/config');
   t.equal(c.logLevel, 'debug');
   t.same(c.policy, {
     environment: 'prod',
