@@ -5,6 +5,7 @@ import { ApiException, CustomObjectsApi, KubeConfig, Observable } from '@kuberne
 import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
 // client-node's own HTTP stack (it depends on undici and calls undici's fetch); see keepAliveDispatcher.
 import { Agent, type Dispatcher } from 'undici';
+import { untilAborted } from '../abort.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type {
   EnsureOptions,
@@ -158,28 +159,6 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     };
   }
 
-  /** Resolves or rejects with the call, but never later than `signal` (auth plugins and body reads included). */
-  function bounded<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) {
-      work.catch(() => {});
-      return Promise.reject(signal.reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      work.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
-  }
-
   function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
@@ -206,7 +185,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     const verb = ACTION_VERB[action];
     for (let attempt = 0; ; attempt++) {
       try {
-        const value = await bounded(request(withSignal(flight.signal)), flight.signal);
+        const value = await untilAborted(request(withSignal(flight.signal)), flight.signal);
         onCall(verb, 'ok');
         return { ok: true, value };
       } catch (err) {

@@ -9,6 +9,7 @@ import type { OnKubeError, PreflightMode } from '../config.ts';
 import { decide as engineDecide } from '../engine/index.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
 import { SecretProviderClassError, type EnsureOutcome, type EnsureResult, type SecretProviderClassStore } from '../kube/types.ts';
+import { untilAborted } from '../abort.ts';
 import { admissionBudgetMs } from './deadline.ts';
 import type { AdmissionOutcome } from './metrics.ts';
 
@@ -261,30 +262,6 @@ async function askAdapters(
   }
 }
 
-/** Settles with `work`, or rejects when `signal` aborts first (an adapter that ignores its signal can't hold us). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => {}); // the late result is dropped, and so is a late rejection
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 function preflightText(status: PreflightResult['status'], secretId: string): string {
   switch (status) {
