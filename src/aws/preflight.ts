@@ -2,6 +2,8 @@
 // and bounded in time so a slow or throttling AWS can never hold up an admission.
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DescribeSecretCommandOutput, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { SingleFlight } from '../single-flight.ts';
+import { TtlCache } from '../ttl-cache.ts';
 import type { PreflightResult, PreflightStatus, SecretPreflight } from './types.ts';
 
 export interface PreflightLogger {
@@ -47,17 +49,6 @@ export interface Preflight extends SecretPreflight {
   clearCache(): void;
 }
 
-interface Entry {
-  readonly result: PreflightResult;
-  readonly expiresAt: number;
-}
-
-interface Flight {
-  readonly promise: Promise<PreflightResult>;
-  readonly controller: AbortController;
-  waiters: number;
-}
-
 const MAX_MESSAGE = 119;
 const silent: PreflightLogger = { info() {}, warn() {}, debug() {} };
 
@@ -94,25 +85,13 @@ export function createPreflight(options: PreflightOptions): Preflight {
   const now = options.now ?? Date.now;
   const client = options.client ?? new SecretsManagerClient(preflightClientConfig(region, timeoutMs, options.clientConfig));
 
-  const cache = new Map<string, Entry>();
-  const flights = new Map<string, Flight>();
+  const cache = new TtlCache<PreflightResult>(maxEntries, now);
+  const flights = new SingleFlight<PreflightResult>();
 
   function ttlFor(status: PreflightStatus): number {
     if (status === 'ok') return positiveTtlMs;
     if (status === 'unavailable') return unavailableTtlMs;
     return negativeTtlMs;
-  }
-
-  function remember(key: string, result: PreflightResult): void {
-    const ttl = ttlFor(result.status);
-    if (ttl <= 0) return;
-    cache.delete(key);
-    cache.set(key, { result, expiresAt: now() + ttl });
-    while (cache.size > maxEntries) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
-    }
   }
 
   function judge(secretId: string, organization: string, out: DescribeSecretCommandOutput): PreflightResult {
@@ -184,58 +163,29 @@ export function createPreflight(options: PreflightOptions): Preflight {
       const key = cacheKey(secretId, organization);
       if (signal.aborted) return answer(timedOut(secretId), 'cache');
 
-      let flight = flights.get(key);
-      let source: PreflightSource = 'shared';
-      if (flight === undefined || flight.controller.signal.aborted) {
-        flight = startFlight(key, secretId, organization);
-        source = 'aws';
-      }
-      const joined = flight;
-      joined.waiters++;
-      const result = await new Promise<PreflightResult>((resolve) => {
-        let settled = false;
-        const settle = (r: PreflightResult) => {
-          if (settled) return;
-          settled = true;
-          signal.removeEventListener('abort', onAbort);
-          joined.waiters--;
-          resolve(r);
-        };
-        const onAbort = () => {
-          settle(timedOut(secretId));
-          if (joined.waiters === 0) {
-            // Nobody waits any more: stop the call, and let the next check start afresh.
-            if (flights.get(key) === joined) flights.delete(key);
-            joined.controller.abort(signal.reason);
-          }
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        joined.promise.then(settle, () => settle(timedOut(secretId)));
-      });
-      return answer(result, source);
+      const { result, shared } = flights.join(
+        key,
+        {
+          signal,
+          onAbort: () => timedOut(secretId),
+          onFailure: () => timedOut(secretId),
+          maxMs: timeoutMs,
+          timeoutMessage: 'preflight timed out',
+        },
+        async (flight) => {
+          const found = await describe(secretId, organization, flight.signal);
+          // An answer cut short because every caller left is not a fact about the secret: do not remember it.
+          if (!(flight.signal.aborted && flight.waiters === 0)) cache.set(key, found, ttlFor(found.status));
+          if (found.status === 'unavailable') logger.warn({ secretId, status: found.status }, found.message);
+          else logger.debug({ secretId, status: found.status }, 'preflight answered');
+          return found;
+        },
+      );
+      return answer(await result, shared ? 'shared' : 'aws');
     } catch {
       // Never throw: a preflight can only warn or deny on facts, never break admission.
       return { status: 'unavailable', message: 'preflight skipped: internal error' };
     }
-  }
-
-  function startFlight(key: string, secretId: string, organization: string): Flight {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('preflight timed out', 'TimeoutError')), timeoutMs);
-    timer.unref();
-    const flight: { -readonly [K in keyof Flight]: Flight[K] } = { controller, waiters: 0, promise: Promise.resolve({ status: 'ok' }) };
-    flight.promise = describe(secretId, organization, controller.signal).then((result) => {
-      clearTimeout(timer);
-      if (flights.get(key) === flight) flights.delete(key);
-      // An answer cut short because every caller left is not a fact about the secret: do not remember it.
-      const abandoned = controller.signal.aborted && flight.waiters === 0;
-      if (!abandoned) remember(key, result);
-      if (result.status === 'unavailable') logger.warn({ secretId, status: result.status }, result.message);
-      else logger.debug({ secretId, status: result.status }, 'preflight answered');
-      return result;
-    });
-    flights.set(key, flight);
-    return flight;
   }
 
   function timedOut(secretId: string): PreflightResult {
@@ -252,12 +202,8 @@ export function createPreflight(options: PreflightOptions): Preflight {
   }
 
   function known(secretId: string, organization: string): PreflightResult | undefined {
-    const key = cacheKey(secretId, organization);
-    const hit = cache.get(key);
-    if (hit === undefined) return undefined;
-    if (hit.expiresAt > now()) return answer(hit.result, 'cache');
-    cache.delete(key);
-    return undefined;
+    const hit = cache.get(cacheKey(secretId, organization));
+    return hit === undefined ? undefined : answer(hit, 'cache');
   }
 
   return {

@@ -6,6 +6,8 @@ import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kub
 // client-node's own HTTP stack (it depends on undici and calls undici's fetch); see keepAliveDispatcher.
 import { Agent, type Dispatcher } from 'undici';
 import { untilAborted } from '../abort.ts';
+import { SingleFlight, type Flight } from '../single-flight.ts';
+import { TtlCache } from '../ttl-cache.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type {
   EnsureOptions,
@@ -61,19 +63,10 @@ export interface ClusterStore extends SecretProviderClassStore {
   close(): Promise<void>;
 }
 
+/** Remembered answer for one desired version (its fingerprint): the object is right, or belongs to someone else. */
 interface CacheEntry {
   readonly fingerprint: string;
-  readonly expiresAt: number;
-  /** Remembered answer: the object is right ('ok') or belongs to someone else ('foreign'). */
   readonly state: 'ok' | 'foreign';
-}
-
-interface Flight {
-  readonly promise: Promise<EnsureResult>;
-  readonly controller: AbortController;
-  waiters: number;
-  /** Latest deadline among the callers still waiting: a Retry-After wait must end before it. */
-  deadline: number;
 }
 
 /** What we learned from one API call that did not succeed. */
@@ -116,27 +109,18 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const dispatcher = keepAliveDispatcher(options.kubeConfig);
   let closing: Promise<void> | undefined;
 
-  const cache = new Map<string, CacheEntry>();
-  const flights = new Map<string, Flight>();
+  const cache = new TtlCache<CacheEntry>(cacheMaxEntries, now);
+  const flights = new SingleFlight<EnsureResult>();
 
   function cacheGet(key: string, fp: string): CacheEntry | undefined {
     const entry = cache.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= now() || entry.fingerprint !== fp) {
-      cache.delete(key);
-      return undefined;
-    }
-    return entry;
+    if (entry === undefined || entry.fingerprint === fp) return entry;
+    cache.delete(key); // remembered for another desired version
+    return undefined;
   }
 
   function cacheSet(key: string, fp: string, state: CacheEntry['state']): void {
-    cache.delete(key); // re-insert so Map order is least-recently-written first
-    cache.set(key, { fingerprint: fp, state, expiresAt: now() + (state === 'ok' ? cacheTtlMs : foreignTtlMs) });
-    while (cache.size > cacheMaxEntries) {
-      const oldest = cache.keys().next().value;
-      if (oldest === undefined) break;
-      cache.delete(oldest);
-    }
+    cache.set(key, { fingerprint: fp, state }, state === 'ok' ? cacheTtlMs : foreignTtlMs);
   }
 
   /** Per-request options that make the generated fetch client stop when `signal` aborts. */
@@ -178,7 +162,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   async function call<T>(
     action: Exclude<Action, 'ensuring'>,
     key: string,
-    flight: { signal: AbortSignal; deadline: () => number },
+    flight: Flight,
     request: (opts: ConfigurationOptions) => Promise<T>,
     expected: (failure: CallFailure) => KubeCallResult | undefined,
   ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
@@ -200,7 +184,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         const throttled = failure.status === 429 || (failure.status === 503 && wait !== undefined);
         if (throttled && attempt < maxThrottleRetries) {
           const waitMs = Math.max(0, (wait ?? 1) * 1000);
-          if (now() + waitMs < flight.deadline()) {
+          if (now() + waitMs < flight.deadline) {
             await sleep(waitMs, flight.signal).catch((e: unknown) => {
               throw toError(action, key, describeFailure(e, flight.signal));
             });
@@ -212,10 +196,9 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     }
   }
 
-  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, flight: Flight): Promise<EnsureResult> {
+  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, ctx: Flight): Promise<EnsureResult> {
     const { namespace, name } = desired.metadata;
     const key = keyOf(desired);
-    const ctx = { signal: flight.controller.signal, deadline: () => flight.deadline };
     const log = { namespace, name };
 
     const read = () =>
@@ -329,25 +312,24 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       throw toError('ensuring', key, describeFailure(signal.reason, signal));
     }
 
-    const callerDeadline = Math.min(deadline ?? Number.POSITIVE_INFINITY, now() + maxFlightMs);
     // Dry runs must not share a flight with writers (and vice versa), nor different desired versions.
     const flightKey = `${key}\u0000${dryRun ? 'dry' : 'wet'}\u0000${fp}`;
-    let flight = flights.get(flightKey);
-    if (flight === undefined || flight.controller.signal.aborted) {
-      const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(new DOMException('SecretProviderClass flight exceeded its time limit', 'TimeoutError')),
-        maxFlightMs,
-      );
-      timer.unref();
-      const created: Flight = {
-        controller,
-        waiters: 0,
-        deadline: callerDeadline,
-        promise: undefined as unknown as Promise<EnsureResult>,
-      };
-      (created as { promise: Promise<EnsureResult> }).promise = run(desired, dryRun, fp, created)
-        .catch((err: unknown) => {
+    const { result } = flights.join(
+      flightKey,
+      {
+        signal,
+        deadline: Math.min(deadline ?? Number.POSITIVE_INFINITY, now() + maxFlightMs),
+        maxMs: maxFlightMs,
+        timeoutMessage: 'SecretProviderClass flight exceeded its time limit',
+        onAbort: (reason) => {
+          throw toError('ensuring', key, describeFailure(reason, signal));
+        },
+        onFailure: (err) => {
+          throw err instanceof SecretProviderClassError ? err : toError('ensuring', key, describeFailure(err, signal));
+        },
+      },
+      (flight) =>
+        run(desired, dryRun, fp, flight).catch((err: unknown) => {
           // Once per flight, not per waiting pod; names and the reason only.
           const status = err instanceof SecretProviderClassError ? err.status : undefined;
           logger.warn(
@@ -355,48 +337,9 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
             err instanceof Error ? err.message : 'SecretProviderClass could not be ensured',
           );
           throw err;
-        })
-        .finally(() => {
-          clearTimeout(timer);
-          if (flights.get(flightKey) === created) flights.delete(flightKey);
-        });
-      created.promise.catch(() => {}); // errors reach every waiter through their own race below
-      flights.set(flightKey, created);
-      flight = created;
-    } else {
-      flight.deadline = Math.max(flight.deadline, callerDeadline);
-    }
-
-    const joined = flight;
-    joined.waiters++;
-    return new Promise<EnsureResult>((resolve, reject) => {
-      let settled = false;
-      const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        joined.waiters--;
-        return true;
-      };
-      const onAbort = () => {
-        if (!settle()) return;
-        // The shared flight stops only when nobody is waiting for it any more; the next caller starts afresh.
-        if (joined.waiters === 0) {
-          if (flights.get(flightKey) === joined) flights.delete(flightKey);
-          joined.controller.abort(signal.reason);
-        }
-        reject(toError('ensuring', key, describeFailure(signal.reason, signal)));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      joined.promise.then(
-        (r) => {
-          if (settle()) resolve(r);
-        },
-        (e: unknown) => {
-          if (settle()) reject(e instanceof SecretProviderClassError ? e : toError('ensuring', key, describeFailure(e, signal)));
-        },
-      );
-    });
+        }),
+    );
+    return result;
   }
 
   return {
