@@ -2,6 +2,7 @@
 // (except the AWS SDK and the store's choice of cluster configuration, which read their standard variables:
 // AWS_*, KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG; src/kube/create-store.ts).
 import type { EnginePolicy } from './engine/types.ts';
+import { quote as quoteValue } from './text.ts';
 
 export type OnKubeError = 'deny' | 'warn';
 export type PreflightMode = 'off' | 'warn' | 'deny';
@@ -182,10 +183,6 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-function quote(value: string): string {
-  // JSON quoting shows spaces and control characters; long values are cut so the message stays readable.
-  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
-}
 
 function portSetting(name: string, value: string | undefined, fallback: number, zeroDisables: boolean): number {
   if (value === undefined) return fallback;
@@ -222,4 +219,9 @@ function choiceSetting<T extends string>(name: string, value: string | undefined
   if (value === undefined) return fallback;
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(name, `${name} must be one of ${choices.join(', ')}; got ${quote(value)}`);
+}
+
+/** JSON quoting shows spaces and control characters; long values are cut so the message stays readable. */
+function quote(value: string): string {
+  return quoteValue(value, 100);
 }

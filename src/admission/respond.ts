@@ -1,5 +1,6 @@
 // Builds AdmissionReview answers. Every answer has the same apiVersion/kind and echoes request.uid.
 import type { PatchOperation } from '../engine/types.ts';
+import { clip, escapeUnsafeText, oneLine } from '../text.ts';
 import {
   ADMISSION_API_VERSION,
   ADMISSION_KIND,
@@ -7,23 +8,9 @@ import {
   type AdmissionReviewResponse,
 } from './types.ts';
 
-/** The apiserver may truncate warnings longer than 256 characters; we cut them ourselves so the cut is visible. */
-const MAX_WARNING_LENGTH = 256;
-
-/**
- * Characters a terminal acts on or that reorder what the reader sees: C0, DEL, C1 (U+009B is an 8-bit CSI), line and
- * paragraph separators, bidi embeddings/overrides/isolates and marks. kubectl prints warnings and denial messages
- * raw, operators read logs in terminals, and pod names are not validated yet at mutating admission (SECURITY.md, 7).
- */
-const UNSAFE_CHARS = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u200e\\u200f\\u061c\\u202a-\\u202e\\u2066-\\u2069';
-const HAS_UNSAFE = new RegExp(`[${UNSAFE_CHARS}]`);
-const UNSAFE = new RegExp(`[${UNSAFE_CHARS}]`, 'g');
-
-/** `text` with every unsafe character written as a visible `\uXXXX`; the same string when there is none. */
-export function escapeUnsafeText(text: string): string {
-  if (!HAS_UNSAFE.test(text)) return text;
-  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+/** Each warning becomes an HTTP Warning header on the client's side; the apiserver may truncate longer ones, so we
+ * cut them ourselves and the cut is visible. */
+const MAX_HEADER_WARNING_LENGTH = 256;
 
 export function allowResponse(uid: string, warnings: readonly string[] = []): AdmissionReviewResponse {
   return review({ uid, allowed: true, ...warningsField(warnings) });
@@ -64,10 +51,7 @@ function warningsField(warnings: readonly string[]): { warnings?: string[] } {
   const kept: string[] = [];
   for (const w of warnings) {
     if (typeof w !== 'string' || w === '') continue;
-    // Warnings become HTTP headers on the user's side: no control characters, bounded length. Unsafe characters
-    // other than C0 are shown as \uXXXX (escapeUnsafeText) rather than dropped, so a reader sees they were there.
-    const clean = escapeUnsafeText(w.replace(/[\u0000-\u001f\u007f]+/g, ' '));
-    const cut = clean.length > MAX_WARNING_LENGTH ? `${clean.slice(0, MAX_WARNING_LENGTH - 3)}...` : clean;
+    const cut = clip(oneLine(w), MAX_HEADER_WARNING_LENGTH);
     if (!kept.includes(cut)) kept.push(cut);
   }
   return kept.length > 0 ? { warnings: kept } : {};

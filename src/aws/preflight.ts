@@ -3,6 +3,7 @@
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DescribeSecretCommandOutput, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { SingleFlight } from '../single-flight.ts';
+import { clip, MAX_WARNING_LENGTH } from '../text.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import type { PreflightResult, PreflightStatus, SecretPreflight } from './types.ts';
 
@@ -49,11 +50,11 @@ export interface Preflight extends SecretPreflight {
   clearCache(): void;
 }
 
-const MAX_MESSAGE = 119;
 const silent: PreflightLogger = { info() {}, warn() {}, debug() {} };
 
-function clip(text: string, max = MAX_MESSAGE): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** Preflight messages become warnings or denial details. */
+function short(text: string): string {
+  return clip(text, MAX_WARNING_LENGTH);
 }
 
 /** Client defaults: few attempts and hard socket timeouts, so the SDK itself cannot outlast the admission. */
@@ -98,7 +99,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
     if (out.DeletedDate !== undefined) {
       return {
         status: 'scheduled-for-deletion',
-        message: clip(`Secrets Manager secret ${secretId} is scheduled for deletion; restore it (RestoreSecret) first`),
+        message: short(`Secrets Manager secret ${secretId} is scheduled for deletion; restore it (RestoreSecret) first`),
       };
     }
     if (orgTagKey !== undefined) {
@@ -107,7 +108,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
       if (tag !== undefined && tag.Value !== organization) {
         return {
           status: 'tag-mismatch',
-          message: clip(`Secrets Manager secret ${secretId} has tag ${orgTagKey}=${tag.Value ?? ''}, expected ${organization}`),
+          message: short(`Secrets Manager secret ${secretId} has tag ${orgTagKey}=${tag.Value ?? ''}, expected ${organization}`),
         };
       }
     }
@@ -119,7 +120,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
     if (name === 'ResourceNotFoundException') {
       return {
         status: 'missing',
-        message: clip(`Secrets Manager secret ${secretId} does not exist in ${region}; create it or check the environment`),
+        message: short(`Secrets Manager secret ${secretId} does not exist in ${region}; create it or check the environment`),
       };
     }
     let why: string;
@@ -141,7 +142,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
       why = `Secrets Manager error (${name || 'unknown'})`;
     }
     // The reason first: if the message must be clipped, the secret name (known from the pod) goes, not the hint.
-    return { status: 'unavailable', message: clip(`preflight skipped: ${why} (${secretId})`) };
+    return { status: 'unavailable', message: short(`preflight skipped: ${why} (${secretId})`) };
   }
 
   async function describe(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult> {
@@ -189,7 +190,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
   }
 
   function timedOut(secretId: string): PreflightResult {
-    return { status: 'unavailable', message: clip(`preflight skipped: Secrets Manager did not answer in time (${secretId})`) };
+    return { status: 'unavailable', message: short(`preflight skipped: Secrets Manager did not answer in time (${secretId})`) };
   }
 
   function answer(result: PreflightResult, source: PreflightSource): PreflightResult {

@@ -1,7 +1,7 @@
 // The db-access/* annotations: names, parsing and validation. Values are hostile until checked here.
 import { isRecord, own } from './object.ts';
 import { ok, refuse, type Result } from './result.ts';
-import { quote } from './text.ts';
+import { quote } from '../text.ts';
 
 export const ANNOTATION_PREFIX = 'db-access/';
 export const ENABLED_ANNOTATION = 'db-access/enabled';

@@ -3,7 +3,7 @@ import { APP_ANNOTATION } from './annotations.ts';
 import { DNS1123_LABEL_RULE, isDns1123Label } from './names.ts';
 import { isRecord, own } from './object.ts';
 import { ok, refuse, type Result } from './result.ts';
-import { quote } from './text.ts';
+import { quote } from '../text.ts';
 
 export interface AppName {
   readonly app: string;

@@ -2,7 +2,7 @@
 import { CONTAINERS_ANNOTATION } from './annotations.ts';
 import { isRecord, own, type JsonRecord } from './object.ts';
 import { ok, refuse, type Result } from './result.ts';
-import { quote, quoteList } from './text.ts';
+import { quote, quoteList } from '../text.ts';
 
 export type ContainerList = 'initContainers' | 'containers';
 

@@ -25,7 +25,7 @@ import { refuse, type Refusal } from './result.ts';
 import { buildSecretProviderClass } from './secret-provider-class.ts';
 import { serviceAccountWarning } from './service-account.ts';
 import { STATUS_VERSION, parseStatus } from './status.ts';
-import { quote, warning } from './text.ts';
+import { quote, warning } from '../text.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy, SkipReason } from './types.ts';
 
 const KNOWN_SUFFIXES = KNOWN_ANNOTATIONS.filter((k) => k !== STATUS_ANNOTATION)

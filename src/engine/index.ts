@@ -20,4 +20,4 @@ export { secretIdFor, secretProviderClassNameFor, syncedSecretNameFor, isDns1123
 export { escapePointer } from './patch.ts';
 export { MAX_TARGETED_CONTAINERS } from './containers.ts';
 export { parseStatus, type InjectionStatus } from './status.ts';
-export { MAX_WARNING_LENGTH } from './text.ts';
+export { MAX_WARNING_LENGTH } from '../text.ts';

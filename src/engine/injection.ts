@@ -9,7 +9,7 @@ import { own, type JsonRecord } from './object.ts';
 import { pointer, reconcileArray } from './patch.ts';
 import { ok, refuse, type Result } from './result.ts';
 import { formatStatus, type InjectionStatus } from './status.ts';
-import { quote } from './text.ts';
+import { quote } from '../text.ts';
 import type { EnginePolicy, PatchOperation } from './types.ts';
 import { VOLUME_NAME, injectedMount, injectedVolume, sameMountPath } from './volume.ts';
 

@@ -1,7 +1,7 @@
 // Pod lists whose entries are keyed by `name` (volumes, volumeMounts, env): read with their shape checked.
 import { isRecord, own } from './object.ts';
 import { ok, refuse, type Result } from './result.ts';
-import { quote } from './text.ts';
+import { quote } from '../text.ts';
 
 /**
  * The list at `owner[key]`: undefined when absent or null (the apiserver treats both as empty), else an array whose

@@ -1,6 +1,6 @@
 // The pod's ServiceAccount: the CSI driver fetches the secret with its IAM role, so the wrong one fails at mount time.
 import { own, type JsonRecord } from './object.ts';
-import { quote, warning } from './text.ts';
+import { quote, warning } from '../text.ts';
 
 /** The ServiceAccount admission plugin runs before webhooks and fills in "default"; the same default applies here. */
 export function serviceAccountOf(spec: JsonRecord): string {

@@ -7,6 +7,7 @@ import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kub
 import { Agent, type Dispatcher } from 'undici';
 import { untilAborted } from '../abort.ts';
 import { SingleFlight, type Flight } from '../single-flight.ts';
+import { clip } from '../text.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type {
@@ -530,6 +531,3 @@ function toError(action: Action, key: string, f: CallFailure): SecretProviderCla
   return new SecretProviderClassError(`${what}: ${label}: ${hint}`, f.status, options);
 }
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}

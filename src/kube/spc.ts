@@ -1,6 +1,7 @@
 // Pure helpers shared by the cluster and memory stores: identity, ownership, comparison, messages.
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../engine/types.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
+import { clip, MAX_WARNING_LENGTH } from '../text.ts';
 
 /** The smallest logger both stores need; a pino.Logger fits. */
 export interface StoreLogger {
@@ -14,9 +15,6 @@ export const silentLogger: StoreLogger = { info() {}, warn() {}, debug() {} };
 export const SPC_GROUP = 'secrets-store.csi.x-k8s.io';
 export const SPC_VERSION = 'v1';
 export const SPC_PLURAL = 'secretproviderclasses';
-
-/** Warnings travel in AdmissionResponse.warnings; the apiserver truncates long ones, so keep them short. */
-export const MAX_WARNING_LENGTH = 119;
 
 export function keyOf(spc: { metadata: { namespace: string; name: string } }): string {
   return `${spc.metadata.namespace}/${spc.metadata.name}`;
@@ -84,10 +82,6 @@ export function mergeDesired<T extends StoredObject>(actual: T, desired: SecretP
     },
     spec: structuredClone(desired.spec),
   } as T & SecretProviderClass;
-}
-
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** The admission warning for a SecretProviderClass that exists without our managed-by label. */

@@ -2,7 +2,8 @@
 // It knows nothing of HTTP. It asks the engine for a decision, then, for an injection, makes sure the
 // SecretProviderClass exists and runs the Secrets Manager preflight, both within the apiserver's deadline.
 // It never throws: every failure becomes an admission answer (a denial with a message, or a warning).
-import { allowResponse, denyResponse, escapeUnsafeText, patchResponse } from '../admission/respond.ts';
+import { allowResponse, denyResponse, patchResponse } from '../admission/respond.ts';
+import { clip, oneLine } from '../text.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from '../admission/types.ts';
 import type { PreflightResult, SecretPreflight } from '../aws/types.ts';
 import type { OnKubeError, PreflightMode } from '../config.ts';
@@ -301,11 +302,6 @@ function describeRequest(request: AdmissionRequest): Partial<AdmitLog> {
 
 function shortString(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  return clip(value, 253);
-}
-
-function clip(text: string, max: number): string {
-  // C0 and DEL become a space; C1, separators and bidi controls a visible \uXXXX (pino escapes only C0).
-  const clean = escapeUnsafeText(text.replace(/[\u0000-\u001f\u007f]+/g, ' '));
-  return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
+  // pino escapes only C0: C1, separators and bidi controls would reach the operator's terminal (oneLine).
+  return clip(oneLine(value), 253);
 }

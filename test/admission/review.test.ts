@@ -105,7 +105,7 @@ t.test('warnings are cleaned: no empties, no duplicates, no control characters, 
   t.equal(w.length, 2);
   t.equal(w[0], 'a b');
   t.equal(w[1]?.length, 256);
-  t.ok(w[1]?.endsWith('...'));
+  t.ok(w[1]?.endsWith('…'), 'the cut is visible');
 });
 
 t.test('serializeReview: the same JSON as JSON.stringify, for every kind of answer and hostile text', async (t) => {
