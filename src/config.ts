@@ -1,6 +1,8 @@
 // Settings from the environment, parsed and validated once at start-up. Nothing else reads process.env
 // (except the AWS SDK and the store's choice of cluster configuration, which read their standard variables:
 // AWS_*, KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG; src/kube/create-store.ts).
+// RFC 1123 label: namespaces, and the environment (it becomes part of a secret name and a CSI object name).
+import { DNS1123_LABEL as DNS_LABEL } from './engine/names.ts';
 import type { EnginePolicy } from './engine/types.ts';
 import { quote as quoteValue } from './text.ts';
 
@@ -49,8 +51,6 @@ export class ConfigError extends Error {
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-// RFC 1123 label: namespaces, and the environment (it becomes part of a secret name and a CSI object name).
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, ap-southeast-4 ...
 const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 // AWS tag keys: letters, digits, spaces and _ . : / = + - @, at most 128 characters.

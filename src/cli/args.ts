@@ -1,6 +1,7 @@
-// Command-line parsing: argv in, a validated command out. Knows nothing about files or the engine.
+// Command-line parsing: argv in, a validated command out. Knows nothing about files; names follow the engine's rule.
 import { parseArgs } from 'node:util';
 import type { EnginePolicy } from '../engine/types.ts';
+import { isDns1123Label } from '../engine/names.ts';
 import { UsageError } from './errors.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 
@@ -61,10 +62,8 @@ Example:
   helm template my-app ./my-chart | db-access-webhook inject -f - --namespace shop --diff
 `;
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 function namespaceName(flag: string, value: string): string {
-  if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+  if (!isDns1123Label(value)) {
     throw new UsageError(
       `${flag} '${value}' is not a valid namespace name (lower-case letters, digits and '-', at most 63 characters)`,
     );

@@ -1,11 +1,10 @@
 // Kubernetes name rules and the names one injection derives from the organization, environment and app.
 
-const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_LABEL_MAX = 63;
+/** RFC 1123 label, length included: what namespaces and our app names must be (the app is also a label value). */
+export const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** RFC 1123 label: what namespaces and our app names must be (the app also becomes a label value, ≤ 63). */
 export function isDns1123Label(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= DNS1123_LABEL_MAX && DNS1123_LABEL.test(value);
+  return typeof value === 'string' && DNS1123_LABEL.test(value);
 }
 
 export const DNS1123_LABEL_RULE =
