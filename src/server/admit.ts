@@ -88,7 +88,7 @@ export async function admit(request: AdmissionRequest, options: AdmitOptions, de
     }
     if (decision.action === 'deny') {
       log.decision = 'deny';
-      log.reason = clip(decision.message, 200);
+      log.reason = printable(decision.message, 200);
       return done('denied', 'info', denyResponse(request.uid, decision.code, decision.message, decision.warnings));
     }
     log.decision = 'inject';
@@ -96,7 +96,7 @@ export async function admit(request: AdmissionRequest, options: AdmitOptions, de
     return await inject(request, decision, options, deps, log);
   } catch (err) {
     log.decision = 'error';
-    log.error = err instanceof Error ? clip(err.message, 200) : 'non-error thrown';
+    log.error = err instanceof Error ? printable(err.message, 200) : 'non-error thrown';
     return {
       review: denyResponse(
         request.uid,
@@ -146,7 +146,7 @@ async function inject(
     }
   } else {
     log.spc = 'error';
-    log.error = clip(ensured.message, 300);
+    log.error = printable(ensured.message, 300);
     level = 'warn';
     deps.onEnsure?.('error');
   }
@@ -181,7 +181,7 @@ async function inject(
     }
     // DB_ACCESS_ON_KUBE_ERROR=warn: the pod gets its injection and waits in ContainerCreating until the
     // SecretProviderClass exists (the CSI driver retries the mount), rather than being refused outright.
-    warnings.push(clip(`SecretProviderClass ${spcName} could not be ensured: ${ensured.message}`, 250));
+    warnings.push(printable(`SecretProviderClass ${spcName} could not be ensured: ${ensured.message}`, 250));
   }
 
   return finish('injected', level, patchResponse(uid, decision.patch, warnings));
@@ -253,7 +253,7 @@ async function askAdapters(
               message:
                 err instanceof DeadlineError
                   ? 'Secrets Manager did not answer in time; the secret was not checked'
-                  : `Secrets Manager check skipped: ${err instanceof Error ? clip(err.message, 80) : 'unknown failure'}`,
+                  : `Secrets Manager check skipped: ${err instanceof Error ? printable(err.message, 80) : 'unknown failure'}`,
             }),
           ),
     ]);
@@ -302,6 +302,11 @@ function describeRequest(request: AdmissionRequest): Partial<AdmitLog> {
 
 function shortString(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  // pino escapes only C0: C1, separators and bidi controls would reach the operator's terminal (oneLine).
-  return clip(oneLine(value), 253);
+  return printable(value, 253);
+}
+
+/** Text from the request or an error, fit for a log field or a warning: one line, no terminal controls, bounded.
+ * pino escapes only C0; C1, separators and bidi controls would reach the operator's terminal. */
+function printable(text: string, max: number): string {
+  return clip(oneLine(text), max);
 }
