@@ -11,7 +11,7 @@ import { ok, refuse, type Result } from './result.ts';
 import { formatStatus, type InjectionStatus } from './status.ts';
 import { quote } from '../text.ts';
 import type { EnginePolicy, PatchOperation } from './types.ts';
-import { VOLUME_NAME, injectedMount, injectedVolume, sameMountPath } from './volume.ts';
+import { VOLUME_NAME, injectedMount, injectedVolume, overlapWithOurMount } from './volume.ts';
 
 export interface PatchInput {
   readonly spec: JsonRecord;
@@ -65,9 +65,10 @@ export function planPatch(input: PatchInput): Result<PatchOperation[]> {
     }
     if (isTarget) {
       for (const entry of mounts.value ?? []) {
-        if (own(entry, 'name') !== VOLUME_NAME && sameMountPath(own(entry, 'mountPath'), status.mountPath)) {
+        const where = own(entry, 'name') === VOLUME_NAME ? undefined : overlapWithOurMount(own(entry, 'mountPath'), status.mountPath);
+        if (where !== undefined) {
           return refuse(
-            `${label} already mounts volume ${quote(own(entry, 'name'))} at ${quote(status.mountPath)}; ` +
+            `${label} already mounts volume ${quote(own(entry, 'name'))} ${where} ${quote(status.mountPath)}; ` +
               'set db-access/mount-path to a free path or move that mount',
           );
         }

@@ -16,16 +16,20 @@ export function injectedMount(mountPath: string): Record<string, unknown> {
 }
 
 /**
- * One directory to the container runtime, though the apiserver compares the strings: `/a/b/`, `/a//b`, `/a/./b` and
- * `/a/c/../b` all name `/a/b` (`..` stops at the root, as the runtime's path join does). `ours` is normalized already.
+ * Does a user mount at `existing` land on our mount at `ours` (normalized already), or inside it? The runtime sees
+ * one directory where the apiserver compares strings: `/a/b/`, `/a//b`, `/a/./b` and `/a/c/../b` all name `/a/b`
+ * (`..` stops at the root, as the runtime's path join does). Inside it, the runtime would have to create the mount
+ * point in our read-only volume (the container fails to start), or a file mount would hide one of the secrets.
  */
-export function sameMountPath(existing: unknown, ours: string): boolean {
-  if (typeof existing !== 'string') return false;
+export function overlapWithOurMount(existing: unknown, ours: string): 'at' | 'inside' | undefined {
+  if (typeof existing !== 'string') return undefined;
   const segments: string[] = [];
   for (const segment of existing.split('/')) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
     else segments.push(segment);
   }
-  return `/${segments.join('/')}` === ours;
+  const path = `/${segments.join('/')}`;
+  if (path === ours) return 'at';
+  return path.startsWith(`${ours}/`) ? 'inside' : undefined; // `ours` is never "/" (parseMountPath)
 }
