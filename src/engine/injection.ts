@@ -86,7 +86,7 @@ export function planPatch(input: PatchInput): Result<PatchOperation[]> {
           'rename or remove it, or leave the container out of db-access/containers',
       );
     }
-    ops.push(...reconcileArray(`${base}/env`, vars.value, ourVars, isTarget ? env : []));
+    ops.push(...reconcileArray(`${base}/env`, vars.value, ourVars, isTarget ? env : [], 'start'));
   }
 
   const statusValue = formatStatus(status);

@@ -463,3 +463,68 @@ t.test('a user mount at our path written another way (//, ., .., trailing /) is 
     t.equal(d.action, 'inject', `${mountPath} is another directory`);
   }
 });
+
+t.test('a user mount inside our mount path is a conflict: the runtime cannot make a mount point in a read-only volume', async (t) => {
+  const inside = [
+    { name: 'data', mountPath: '/mnt/secrets-store/cache' },
+    { name: 'data', mountPath: '/mnt//secrets-store/a/b/' },
+    { name: 'data', mountPath: '/mnt/x/../secrets-store/cache' },
+    // a file mount over one of the secret files would hide it
+    { name: 'data', mountPath: '/mnt/secrets-store/DB_PASSWORD', subPath: 'password' },
+  ];
+  for (const m of inside) {
+    const d = decide(request(pod({}, { containers: [{ name: 'app', volumeMounts: [m] }], volumes: [{ name: 'data', emptyDir: {} }] })), policy);
+    t.equal(d.action, 'deny', m.mountPath);
+    if (d.action === 'deny') t.match(d.message, /already mounts volume "data" inside "\/mnt\/secrets-store"; set db-access\/mount-path/, m.mountPath);
+  }
+  const custom = decide(
+    request(pod({ 'db-access/mount-path': '/etc/db' }, { containers: [{ name: 'app', volumeMounts: [{ name: 'data', mountPath: '/etc/db/x' }] }], volumes: [{ name: 'data', emptyDir: {} }] })),
+    policy,
+  );
+  t.equal(custom.action, 'deny', 'the annotation-chosen path is protected the same way');
+  // A parent of our path, or a sibling that shares a prefix, is another directory.
+  for (const mountPath of ['/mnt', '/mnt/secrets-store-2/x', '/mnt/secrets-storex']) {
+    const d = decide(request(pod({}, { containers: [{ name: 'app', volumeMounts: [{ name: 'data', mountPath }] }], volumes: [{ name: 'data', emptyDir: {} }] })), policy);
+    t.equal(d.action, 'inject', mountPath);
+  }
+  const untargeted = decide(
+    request(
+      pod(
+        { 'db-access/containers': 'app' },
+        {
+          containers: [{ name: 'app' }, { name: 'side', volumeMounts: [{ name: 'data', mountPath: '/mnt/secrets-store/x' }] }],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
+      ),
+    ),
+    policy,
+  );
+  t.equal(untargeted.action, 'inject', 'a container we do not mount into may use the path');
+});
+
+/** The value Kubernetes gives `name`: `$(VAR)` expands only from variables defined earlier in the list. */
+function expandedEnv(env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { key: string } } }>): Map<string, string> {
+  const seen = new Map<string, string>();
+  for (const e of env) {
+    const v = e.valueFrom !== undefined ? `<${e.valueFrom.secretKeyRef.key}>` : (e.value ?? '').replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref, n: string) => seen.get(n) ?? ref);
+    seen.set(e.name, v);
+  }
+  return seen;
+}
+
+t.test("the user's own env can refer to ours: ours come first, so $(DB_HOST) expands", async (t) => {
+  const userEnv = [
+    { name: 'FIRST', value: 'one' },
+    { name: 'JDBC_URL', value: 'jdbc:postgresql://$(DB_HOST):$(DB_PORT)/$(DB_NAME)?user=$(FIRST)' },
+  ];
+  const input = pod({}, { containers: [{ name: 'app', env: userEnv }] });
+  const d = injected(decide(request(input), policy));
+  const after = applyPatch(input, d.patch) as { spec: { containers: Array<{ env: Parameters<typeof expandedEnv>[0] }> } };
+  const env = after.spec.containers[0]!.env;
+  t.same(env.slice(0, INJECTED_ENV_NAMES.length).map((e) => e.name), INJECTED_ENV_NAMES, 'ours first, in our order');
+  t.same(env.slice(INJECTED_ENV_NAMES.length), userEnv, "the user's list follows, unchanged and in order");
+  const values = expandedEnv(env);
+  t.equal(values.get('JDBC_URL'), 'jdbc:postgresql://<host>:<port>/<database>?user=one');
+  t.equal(values.get('DATABASE_URL'), 'postgresql://<username>:<password>@<host>:<port>/<database>?sslmode=require');
+  t.same(injected(decide(request(after), policy)).patch, [], 'and running again changes nothing');
+});
