@@ -77,7 +77,8 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const port = portSetting('PORT', get('PORT'), 8443, false);
-  const host = get('HOST') ?? '0.0.0.0';
+  // Every IPv4 and IPv6 address (IPv6-only clusters too); the server falls back to 0.0.0.0 without IPv6.
+  const host = get('HOST') ?? '::';
   const metricsPort = portSetting('METRICS_PORT', get('METRICS_PORT'), 9090, true);
   if (metricsPort !== 0 && metricsPort === port) {
     // Caught here: the listener would only say EADDRINUSE, naming neither setting.

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 t.test('no settings at all gives the documented defaults', async (t) => {
   const c = loadConfig({});
   t.equal(c.port, 8443);
-  t.equal(c.host, '0.0.0.0');
+  t.equal(c.host, '::');
   t.equal(c.metricsPort, 9090);
   t.equal(c.tlsCertFile, undefined);
   t.equal(c.tlsKeyFile, undefined);

@@ -143,9 +143,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
   }
 
+  let host = config.host;
   try {
-    await app.listen({ port: options.ports?.https ?? config.port, host: config.host, listenTextResolver: quietListen });
-    if (probeApp) await probeApp.listen({ port: metricsPort ?? 0, host: config.host, listenTextResolver: quietListen });
+    host = await listenAnyFamily(config.host, (h) =>
+      app.listen({ port: options.ports?.https ?? config.port, host: h, listenTextResolver: quietListen }),
+    );
+    if (host !== config.host) logger.warn({ address: host }, `no IPv6 on this host: listening on ${host} instead of ${config.host}`);
+    if (probeApp) await probeApp.listen({ port: metricsPort ?? 0, host, listenTextResolver: quietListen });
   } catch (err) {
     await Promise.allSettled([app.close(), probeApp?.close(), closeStore()]);
     throw err;
@@ -155,12 +159,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   const port = (app.server.address() as AddressInfo).port;
   const probePort = probeApp ? (probeApp.server.address() as AddressInfo).port : undefined;
-  const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const url = `https://${hostForUrl(displayHost)}:${port}`;
   const metricsUrl = probePort === undefined ? undefined : `http://${hostForUrl(displayHost)}:${probePort}`;
   logger.info(
     {
-      address: config.host,
+      address: host,
       port,
       metricsPort: probePort ?? null,
       tls: tls.source,
@@ -208,6 +212,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 /** fastify logs one line per bound address; ours below says it once, with the settings. */
 function quietListen(address: string): string {
   return `bound ${address}`;
+}
+
+/**
+ * Listens on `host`; for `::` (all addresses, the default) on a kernel without IPv6, on `0.0.0.0` instead. Gives the
+ * address it listens on.
+ */
+export async function listenAnyFamily(host: string, listen: (host: string) => Promise<unknown>): Promise<string> {
+  try {
+    await listen(host);
+    return host;
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (host !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err;
+    await listen('0.0.0.0');
+    return '0.0.0.0';
+  }
 }
 
 function hostForUrl(host: string): string {

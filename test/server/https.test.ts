@@ -5,6 +5,7 @@ import { connect } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest } from 'node:http';
 import { httpsServerOf } from '../../src/server/app.ts';
+import { listenAnyFamily } from '../../src/server/server.ts';
 import { createDevCa } from '../../src/tls/dev-certificates.ts';
 import { applyPatch } from '../helpers/apply-patch.ts';
 import { startTestServer } from '../helpers/start-server.ts';
@@ -187,4 +188,43 @@ t.test('close() while a request is in flight: it is answered (with Connection: c
   await closed;
   t.pass('close() finished after the answer');
   await ts.close();
+});
+
+t.test('by default (HOST unset) both listeners answer on IPv4 and IPv6, for IPv6-only clusters', async (t) => {
+  const ts = await startTestServer({ env: { HOST: '' }, probes: true });
+  t.teardown(() => ts.close());
+  const port = Number(new URL(ts.url).port);
+  const metricsPort = Number(new URL(ts.server.metricsUrl ?? 'http://x:1').port);
+  for (const address of ['127.0.0.1', '::1']) {
+    const v = createWebhookClient({ url: `https://${address.includes(':') ? `[${address}]` : address}:${port}`, ca: ts.ca });
+    t.teardown(() => v.close());
+    const res = await v.mutate(optedIn(review));
+    t.equal(res.status, 200, `webhook over ${address}`);
+    const ready = await new Promise<number | undefined>((resolve, reject) =>
+      httpRequest({ host: address, port: metricsPort, path: '/readyz' }, (r) => {
+        r.resume();
+        resolve(r.statusCode);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    t.equal(ready, 200, `probes over ${address}`);
+  }
+});
+
+t.test('"::" on a host without IPv6 falls back to 0.0.0.0; other hosts and other errors are not retried', async (t) => {
+  const Fastify = (await import('fastify')).default;
+  const app = Fastify();
+  t.teardown(() => app.close());
+  const tried: string[] = [];
+  // 2001:db8::/32 is for documentation, never assigned here: listening on it fails as "::" fails without IPv6.
+  const host = await listenAnyFamily('::', async (h) => {
+    tried.push(h);
+    await app.listen({ port: 0, host: h === '::' ? '2001:db8::1' : h });
+  });
+  t.equal(host, '0.0.0.0');
+  t.same(tried, ['::', '0.0.0.0'], 'the same fastify instance listens after its first attempt failed');
+  t.equal((app.server.address() as { address: string }).address, '0.0.0.0');
+  await t.rejects(listenAnyFamily('10.255.255.1', () => Promise.reject(Object.assign(new Error('x'), { code: 'EADDRNOTAVAIL' }))), { code: 'EADDRNOTAVAIL' });
+  await t.rejects(listenAnyFamily('::', () => Promise.reject(Object.assign(new Error('in use'), { code: 'EADDRINUSE' }))), { code: 'EADDRINUSE' });
 });
