@@ -3,15 +3,26 @@ import { stringify } from 'yaml';
 import { SECRET_KEYS } from './env.ts';
 import { APP_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type SecretProviderClass } from './types.ts';
 
-/** jmesPath entries: the secret's JSON key → the file name (alias) under the mount path and in secretObjects. */
-const ALIASES: ReadonlyArray<readonly [key: string, alias: string]> = [
-  [SECRET_KEYS.host, 'DB_HOST'],
-  [SECRET_KEYS.port, 'DB_PORT'],
-  [SECRET_KEYS.database, 'DB_NAME'],
-  [SECRET_KEYS.username, 'DB_USER'],
-  [SECRET_KEYS.password, 'DB_PASSWORD'],
+interface Alias {
+  /** The JSON key in the secret, which is also the key of the synced Kubernetes Secret. */
+  readonly key: string;
+  /** The file name under the mount path, and the object name in secretObjects. */
+  readonly alias: string;
+  /** The JMESPath the AWS provider evaluates; it refuses any result that is not a string. */
+  readonly path: string;
+}
+
+const plain = (key: string, alias: string): Alias => ({ key, alias, path: key });
+
+const ALIASES: readonly Alias[] = [
+  plain(SECRET_KEYS.host, 'DB_HOST'),
+  // RDS-managed secrets store the port as a number. `&&` keeps a missing key an error (not the string "null").
+  { key: SECRET_KEYS.port, alias: 'DB_PORT', path: `${SECRET_KEYS.port} && to_string(${SECRET_KEYS.port})` },
+  plain(SECRET_KEYS.database, 'DB_NAME'),
+  plain(SECRET_KEYS.username, 'DB_USER'),
+  plain(SECRET_KEYS.password, 'DB_PASSWORD'),
 ];
-const URL_ALIAS: readonly [string, string] = [SECRET_KEYS.url, 'DATABASE_URL'];
+const URL_ALIAS = plain(SECRET_KEYS.url, 'DATABASE_URL');
 
 export interface SecretProviderClassInput {
   readonly name: string;
@@ -41,7 +52,7 @@ export function objectsParameter(secretId: string, urlFromSecret: boolean): stri
     {
       objectName: secretId,
       objectType: 'secretsmanager',
-      jmesPath: aliases.map(([path, objectAlias]) => ({ path, objectAlias })),
+      jmesPath: aliases.map(({ path, alias }) => ({ path, objectAlias: alias })),
     },
   ]);
   if (objectsCache.size >= OBJECTS_CACHE_LIMIT) objectsCache.clear();
@@ -69,7 +80,7 @@ export function buildSecretProviderClass(input: SecretProviderClassInput): Secre
         {
           secretName: input.syncedSecretName,
           type: 'Opaque',
-          data: aliases.map(([key, objectName]) => ({ objectName, key })),
+          data: aliases.map(({ key, alias }) => ({ objectName: alias, key })),
         },
       ],
     },

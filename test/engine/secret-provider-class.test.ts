@@ -1,5 +1,6 @@
 import t from 'tap';
 import { parse } from 'yaml';
+import jmespath from 'jmespath';
 import { buildSecretProviderClass, objectsParameter } from '../../src/engine/secret-provider-class.ts';
 import { validateSecretProviderClass } from '../helpers/schemas.ts';
 
@@ -48,4 +49,29 @@ t.test('the whole object', async (t) => {
       ],
     },
   ]);
+});
+
+/**
+ * What the AWS provider does with each jmesPath entry (provider/secret_value.go, getJsonSecrets): search the secret's
+ * JSON; a null result or one that is not a string fails the whole mount.
+ */
+function mountFiles(objects: string, secret: unknown): Record<string, string> {
+  const [entry] = parse(objects) as Array<{ jmesPath: Array<{ path: string; objectAlias: string }> }>;
+  const files: Record<string, string> = {};
+  for (const { path, objectAlias } of entry?.jmesPath ?? []) {
+    const found: unknown = jmespath.search(secret, path);
+    if (found === null || found === undefined) throw new Error(`JMES Path - ${path} for object alias - ${objectAlias} does not point to a valid object.`);
+    if (typeof found !== 'string') throw new Error(`Invalid JMES search result type for path:${path}. Only string is allowed.`);
+    files[objectAlias] = found;
+  }
+  return files;
+}
+
+t.test('the provider mounts every key, with the port stored as a string or, as RDS does, as a number', async (t) => {
+  const secret = { host: 'db.internal', database: 'billing', username: 'app', password: 's3cr3t' };
+  const expected = { DB_HOST: 'db.internal', DB_PORT: '5432', DB_NAME: 'billing', DB_USER: 'app', DB_PASSWORD: 's3cr3t' };
+  t.same(mountFiles(objectsParameter('s', false), { ...secret, port: '5432' }), expected);
+  t.same(mountFiles(objectsParameter('s', false), { ...secret, port: 5432 }), expected);
+  t.same(mountFiles(objectsParameter('s', true), { ...secret, port: 5432, url: 'postgresql://x' }), { ...expected, DATABASE_URL: 'postgresql://x' });
+  t.throws(() => mountFiles(objectsParameter('s', false), secret), /for object alias - DB_PORT does not point to a valid object/, 'a missing port stays an error, not the string "null"');
 });
