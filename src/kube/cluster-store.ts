@@ -37,8 +37,14 @@ export interface ClusterStoreOptions {
   readonly logger?: StoreLogger;
   /** Metric hook: called once per API request with its verb and result. */
   readonly onCall?: (verb: KubeVerb, result: KubeCallResult) => void;
-  /** How long an object known to be right is trusted without a read; hand edits are repaired after this. */
+  /** How long an object known to be right is trusted without a read, when no admission asks for it meanwhile. */
   readonly cacheTtlMs?: number;
+  /**
+   * An object known to be right for longer than this is still answered from the cache, and re-checked once in the
+   * background (read, and re-created or repaired if it was deleted or edited), so a deleted object does not leave
+   * new pods stuck in ContainerCreating until the cache expires. Never on a dry run's behalf.
+   */
+  readonly recheckAfterMs?: number;
   /** How long a foreign object is remembered (shorter: its owner may hand it over by adding our label). */
   readonly foreignTtlMs?: number;
   /** Bound on cached entries (oldest dropped first). */
@@ -55,7 +61,7 @@ export interface ClusterStoreOptions {
 
 /** Inspection for tests and the readiness check. */
 export interface ClusterStore extends SecretProviderClassStore {
-  known(desired: SecretProviderClass): EnsureResult | undefined;
+  known(desired: SecretProviderClass, dryRun?: boolean): EnsureResult | undefined;
   readonly cacheSize: number;
   readonly inFlight: number;
   /** Forget every cached answer (e.g. after a configuration change). */
@@ -68,6 +74,8 @@ export interface ClusterStore extends SecretProviderClassStore {
 interface CacheEntry {
   readonly fingerprint: string;
   readonly state: 'ok' | 'foreign';
+  /** When the API last confirmed it (or a background re-check was started). */
+  readonly checkedAt: number;
 }
 
 /** What we learned from one API call that did not succeed. */
@@ -81,11 +89,19 @@ interface CallFailure {
   readonly cause: unknown;
 }
 
+const NEVER_ABORTED = new AbortController().signal;
+
+/** Dry runs must not share a flight with writers (and vice versa), nor different desired versions. */
+function flightKey(key: string, dryRun: boolean, fp: string): string {
+  return `${key}\u0000${dryRun ? 'dry' : 'wet'}\u0000${fp}`;
+}
+
 /** Names our writes in managedFields, so `kubectl get -o yaml --show-managed-fields` shows who wrote what. */
 const FIELD_MANAGER = 'db-access-webhook';
 
 const DEFAULTS = {
   cacheTtlMs: 10 * 60_000,
+  recheckAfterMs: 60_000,
   foreignTtlMs: 60_000,
   cacheMaxEntries: 10_000,
   maxFlightMs: 9_000,
@@ -101,6 +117,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const onCall = options.onCall ?? (() => {});
   const now = options.now ?? Date.now;
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULTS.cacheTtlMs;
+  const recheckAfterMs = options.recheckAfterMs ?? DEFAULTS.recheckAfterMs;
   const foreignTtlMs = options.foreignTtlMs ?? DEFAULTS.foreignTtlMs;
   const cacheMaxEntries = options.cacheMaxEntries ?? DEFAULTS.cacheMaxEntries;
   const maxFlightMs = options.maxFlightMs ?? DEFAULTS.maxFlightMs;
@@ -121,7 +138,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   }
 
   function cacheSet(key: string, fp: string, state: CacheEntry['state']): void {
-    cache.set(key, { fingerprint: fp, state }, state === 'ok' ? cacheTtlMs : foreignTtlMs);
+    cache.set(key, { fingerprint: fp, state, checkedAt: now() }, state === 'ok' ? cacheTtlMs : foreignTtlMs);
   }
 
   /** Per-request options that make the generated fetch client stop when `signal` aborts. */
@@ -290,9 +307,31 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     );
   }
 
-  function known(desired: SecretProviderClass): EnsureResult | undefined {
+  function known(desired: SecretProviderClass, dryRun = false): EnsureResult | undefined {
     if (!desired?.metadata?.namespace || !desired.metadata.name) return undefined;
-    return fromCache(cacheGet(keyOf(desired), fingerprint(desired)), desired);
+    return remembered(desired, keyOf(desired), fingerprint(desired), dryRun);
+  }
+
+  /** The cached answer, if any; an old 'ok' also starts one background re-check (stale-while-revalidate). */
+  function remembered(desired: SecretProviderClass, key: string, fp: string, dryRun: boolean): EnsureResult | undefined {
+    const hit = cacheGet(key, fp);
+    if (hit?.state === 'ok' && !dryRun && now() - hit.checkedAt >= recheckAfterMs) {
+      cache.set(key, { ...hit, checkedAt: now() }, cacheTtlMs); // one re-check per interval, however many pods ask
+      const { result } = flights.join(
+        flightKey(key, false, fp),
+        {
+          signal: NEVER_ABORTED, // nobody waits: the flight's own limit (maxFlightMs) bounds it
+          deadline: now() + maxFlightMs,
+          maxMs: maxFlightMs,
+          timeoutMessage: 'SecretProviderClass re-check exceeded its time limit',
+          onAbort: () => ({ outcome: 'cached' }),
+        },
+        (flight) => ensureNow(desired, false, fp, flight),
+      );
+      // A failure is logged once by ensureNow; the remembered answer stands until the cache expires.
+      result.catch(() => {});
+    }
+    return fromCache(hit, desired);
   }
 
   function fromCache(hit: CacheEntry | undefined, desired: SecretProviderClass): EnsureResult | undefined {
@@ -307,16 +346,14 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     }
     const key = keyOf(desired);
     const fp = fingerprint(desired);
-    const cached = fromCache(cacheGet(key, fp), desired);
+    const cached = remembered(desired, key, fp, dryRun);
     if (cached !== undefined) return cached;
     if (signal.aborted) {
       throw toError('ensuring', key, describeFailure(signal.reason, signal));
     }
 
-    // Dry runs must not share a flight with writers (and vice versa), nor different desired versions.
-    const flightKey = `${key}\u0000${dryRun ? 'dry' : 'wet'}\u0000${fp}`;
     const { result } = flights.join(
-      flightKey,
+      flightKey(key, dryRun, fp),
       {
         signal,
         deadline: Math.min(deadline ?? Number.POSITIVE_INFINITY, now() + maxFlightMs),
@@ -329,18 +366,21 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
           throw err instanceof SecretProviderClassError ? err : toError('ensuring', key, describeFailure(err, signal));
         },
       },
-      (flight) =>
-        run(desired, dryRun, fp, flight).catch((err: unknown) => {
-          // Once per flight, not per waiting pod; names and the reason only.
-          const status = err instanceof SecretProviderClassError ? err.status : undefined;
-          logger.warn(
-            { namespace: desired.metadata.namespace, name: desired.metadata.name, outcome: 'error', status },
-            err instanceof Error ? err.message : 'SecretProviderClass could not be ensured',
-          );
-          throw err;
-        }),
+      (flight) => ensureNow(desired, dryRun, fp, flight),
     );
     return result;
+  }
+
+  /** One flight's work: `run`, with its failure logged once per flight, not per waiting pod. */
+  function ensureNow(desired: SecretProviderClass, dryRun: boolean, fp: string, flight: Flight): Promise<EnsureResult> {
+    return run(desired, dryRun, fp, flight).catch((err: unknown) => {
+      const status = err instanceof SecretProviderClassError ? err.status : undefined;
+      logger.warn(
+        { namespace: desired.metadata.namespace, name: desired.metadata.name, outcome: 'error', status },
+        err instanceof Error ? err.message : 'SecretProviderClass could not be ensured',
+      );
+      throw err;
+    });
   }
 
   return {

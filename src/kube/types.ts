@@ -46,7 +46,8 @@ export interface SecretProviderClassStore {
   ensure(desired: SecretProviderClass, options: EnsureOptions): Promise<EnsureResult>;
   /**
    * What `ensure` would answer from the store's cache alone, with no I/O; undefined when it would need the API.
-   * The warm path uses it to skip the deadline timer and abort signal an API call needs.
+   * The warm path uses it to skip the deadline timer and abort signal an API call needs. `dryRun` as for `ensure`:
+   * a store that re-checks what it remembers in the background must not write on a dry run's behalf.
    */
-  known?(desired: SecretProviderClass): EnsureResult | undefined;
+  known?(desired: SecretProviderClass, dryRun: boolean): EnsureResult | undefined;
 }

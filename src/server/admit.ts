@@ -129,7 +129,7 @@ async function inject(
   const dryRun = request.dryRun === true;
   const spc = decision.secretProviderClass;
   const spcName = `${spc.metadata.namespace}/${spc.metadata.name}`;
-  const { ensured, checked } = warmAnswers(decision, deps) ?? (await askAdapters(decision, dryRun, options, deps));
+  const { ensured, checked } = warmAnswers(decision, dryRun, deps) ?? (await askAdapters(decision, dryRun, options, deps));
 
   const warnings = [...decision.warnings];
   let level: AdmitResult['level'] = 'info';
@@ -204,8 +204,8 @@ interface AdapterAnswers {
  * The warm path: the store and the preflight both answer from memory, so no deadline timer, abort controller or
  * listener is set up (about 0.7 % of the webhook's CPU, BENCHMARKS.md). Undefined when either needs I/O.
  */
-function warmAnswers(decision: Extract<Decision, { action: 'inject' }>, deps: AdmitDeps): AdapterAnswers | undefined {
-  const result = deps.store.known?.(decision.secretProviderClass);
+function warmAnswers(decision: Extract<Decision, { action: 'inject' }>, dryRun: boolean, deps: AdmitDeps): AdapterAnswers | undefined {
+  const result = deps.store.known?.(decision.secretProviderClass, dryRun);
   if (result === undefined) return undefined;
   // Asked second: a cache answer is counted in the preflight's metrics, and must be counted once.
   let checked: PreflightResult | undefined;

@@ -477,6 +477,59 @@ t.test('cache entries expire, so a hand edit or deletion gets repaired', async (
   t.same(await store.ensure(desired(), wet()), { outcome: 'created' }, 'after the TTL it is read again and repaired');
 });
 
+/** Waits until `check` holds, for background work the caller does not wait for. */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error(`never happened: ${what}`);
+}
+
+t.test('an old cache entry still answers at once, and one background re-check repairs a deleted object', async (t) => {
+  let clock = 1_000_000;
+  const { api, store, calls } = await setup(t, { cacheTtlMs: 600_000, recheckAfterMs: 60_000, now: () => clock });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  api.remove('acme', 'orders-database-secrets');
+  clock += 59_000;
+  t.same(await store.ensure(desired(), wet()), { outcome: 'cached' });
+  t.equal(api.requests.length, 2, 'a young entry is not re-checked');
+  clock += 1_000;
+  for (let i = 0; i < 20; i++) {
+    t.same(i % 2 ? store.known(desired()) : await store.ensure(desired(), wet()), { outcome: 'cached' }, 'answered from the cache, not after a call');
+  }
+  await eventually(() => api.get('acme', 'orders-database-secrets') !== undefined, 'the object is created again');
+  t.same(calls, ['get:not-found', 'create:ok', 'get:not-found', 'create:ok'], 'twenty pods, one re-check');
+  clock += 30_000;
+  t.same(await store.ensure(desired(), wet()), { outcome: 'cached' });
+  t.equal(api.requests.length, 4, 'the re-check counts as a fresh confirmation');
+});
+
+t.test('a dry run never starts a re-check (no write on its behalf)', async (t) => {
+  let clock = 1_000_000;
+  const { api, store } = await setup(t, { recheckAfterMs: 60_000, now: () => clock });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  api.remove('acme', 'orders-database-secrets');
+  clock += 120_000;
+  t.same(await store.ensure(desired(), dry()), { outcome: 'cached' });
+  t.same(store.known(desired(), true), { outcome: 'cached' });
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(api.requests.length, 2, 'no call at all');
+});
+
+t.test('a failed re-check keeps the cached answer, is logged once, and is tried again one interval later', async (t) => {
+  let clock = 1_000_000;
+  const { api, store, logs } = await setup(t, { recheckAfterMs: 60_000, now: () => clock });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  api.failNext(1, 500);
+  clock += 60_000;
+  t.same(store.known(desired()), { outcome: 'cached' });
+  await eventually(() => logs.some((l) => l.level === 'warn'), 'the failure is logged');
+  t.same(store.known(desired()), { outcome: 'cached' }, 'still answered from the cache');
+  t.equal(api.requests.length, 3);
+  clock += 60_000;
+  t.same(store.known(desired()), { outcome: 'cached' });
+  await eventually(() => api.requests.length === 4, 'tried again');
+  t.equal(logs.filter((l) => l.level === 'warn').length, 1);
+});
+
 t.test('known(): the cache answer without any I/O, and nothing when the API must be asked', async (t) => {
   let clock = 1_000_000;
   const { api, store, calls } = await setup(t, { cacheTtlMs: 60_000, now: () => clock });
