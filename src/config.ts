@@ -35,6 +35,8 @@ export interface Config {
   readonly maxInFlight: number;
   /** Event-loop delay (ms, mean over a sample) above which /mutate answers 503; 0 disables the check. */
   readonly maxEventLoopDelayMs: number;
+  /** At shutdown, how long kept-alive connections stay open while answers close them (startServer().close). */
+  readonly drainMs: number;
   /** The engine's view of the settings above. */
   readonly policy: EnginePolicy;
 }
@@ -151,6 +153,8 @@ export function loadConfig(env: Env = process.env): Config {
     60_000,
     'an integer number of milliseconds from 0 (check disabled) to 60000',
   );
+  const drainMs =
+    1000 * integerSetting('DB_ACCESS_DRAIN_SECONDS', get('DB_ACCESS_DRAIN_SECONDS'), 5, 0, 60, 'an integer number of seconds from 0 to 60');
 
   const policy: EnginePolicy = {
     environment,
@@ -180,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     maxInFlight,
     maxEventLoopDelayMs,
+    drainMs,
     policy,
   };
 }

@@ -21,6 +21,7 @@ t.test('no settings at all gives the documented defaults', async (t) => {
   t.equal(c.logLevel, 'info');
   t.equal(c.maxInFlight, 1024);
   t.equal(c.maxEventLoopDelayMs, 2000);
+  t.equal(c.drainMs, 5000);
   t.same(c.policy, {
     environment: 'dev',
     region: 'us-east-1',
@@ -51,7 +52,9 @@ t.test('every setting is read and the engine policy derived from it', async (t) 
     LOG_LEVEL: 'DEBUG',
     DB_ACCESS_MAX_IN_FLIGHT: '64',
     DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '5000',
+    DB_ACCESS_DRAIN_SECONDS: '0',
   });
+  t.equal(c.drainMs, 0);
   t.equal(c.maxInFlight, 64);
   t.equal(c.maxEventLoopDelayMs, 5000);
   t.equal(c.port, 9443);
@@ -112,6 +115,8 @@ t.test('a bad value names the variable, the value and what is accepted', async (
     [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '2s' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /from 0 \(check disabled\) to 60000; got "2s"/],
     [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '1.5' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /got "1.5"/],
     [{ DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS: '60001' }, 'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS', /got "60001"/],
+    [{ DB_ACCESS_DRAIN_SECONDS: '61' }, 'DB_ACCESS_DRAIN_SECONDS', /from 0 to 60; got "61"/],
+    [{ DB_ACCESS_DRAIN_SECONDS: '5s' }, 'DB_ACCESS_DRAIN_SECONDS', /got "5s"/],
     [{ TLS_CERT_FILE: '/tls/tls.crt' }, 'TLS_KEY_FILE', /TLS_KEY_FILE must be set when TLS_CERT_FILE is set/],
     [{ TLS_KEY_FILE: '/tls/tls.key' }, 'TLS_CERT_FILE', /TLS_CERT_FILE must be set when TLS_KEY_FILE is set/],
     [{ PORT: '9090' }, 'METRICS_PORT', /METRICS_PORT must differ from PORT \(both 9090\).*METRICS_PORT=0 to disable/],

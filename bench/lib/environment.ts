@@ -102,6 +102,7 @@ export function webhookEnv(env: BenchEnvironment, port: number, metricsPort: num
     AWS_REGION: 'eu-west-1',
     LOG_LEVEL: 'info',
     NODE_ENV: 'production',
+    DB_ACCESS_DRAIN_SECONDS: '0', // the shutdown drain only delays each start-up run's exit
   };
   if (options.embeddedDefaults !== true) {
     Object.assign(base, {

@@ -25,6 +25,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** TLS loaded, store usable, not shutting down. */
   readonly readiness: () => Readiness;
+  /** True once shutdown has begun: every answer then carries `Connection: close` (see `startServer().close`). */
+  readonly draining?: () => boolean;
   /** Replaces the engine (tests only). */
   readonly decide?: (request: AdmissionRequestInput, policy: EnginePolicy) => Decision;
 }
@@ -48,6 +50,8 @@ export interface AppOptions {
   readonly keepAliveTimeoutMs?: number;
   readonly headersTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** A client that connects must finish its TLS handshake within this time. */
+  readonly handshakeTimeoutMs?: number;
   /** How often Node checks header and request timeouts (its default, 30 s, would let a slow client hold 40 s). */
   readonly connectionsCheckingIntervalMs?: number;
   /** false turns overload protection off (tests of other things under CPU load). */
@@ -65,10 +69,17 @@ export const BODY_LIMIT = 3 * 1024 * 1024 + 256 * 1024;
  * the side that closes an idle connection, or a POST it sends as we close would fail (it never retries a POST).
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 100_000;
-/** Headers must arrive within this time once a request starts (slowloris guard; idle time does not count). */
-export const HEADERS_TIMEOUT_MS = 10_000;
-/** A whole request (the apiserver allows a webhook 30 s at most). */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Headers, and a whole request, must arrive within these times (slowloris guard). Node counts them from the start of
+ * a request, but on a new connection from the moment it opened. Go's transport keeps connections it dialled and
+ * did not need in its idle pool, for up to 90 s: a shorter limit would answer such a connection 408 while the
+ * apiserver may be sending its POST, and that 408 would fail the pod. So both exceed the 90 s, like the keep-alive.
+ * An idle kept-alive connection can be held that long anyway; the handshake timeout bounds the cheaper case.
+ */
+export const HEADERS_TIMEOUT_MS = 100_000;
+export const REQUEST_TIMEOUT_MS = 100_000;
+/** Node's default is 120 s: a connection that never starts TLS (a port scan, a TCP health check) is cut at 10 s. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Timeouts above are enforced by a periodic sweep; this bounds how late. */
 export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
@@ -102,7 +113,13 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ...(options.https
-      ? { https: { ...options.https, connectionsCheckingInterval: checkingInterval } }
+      ? {
+          https: {
+            ...options.https,
+            connectionsCheckingInterval: checkingInterval,
+            handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+          },
+        }
       : { http: { connectionsCheckingInterval: checkingInterval } }),
   }) as unknown as FastifyInstance;
   // Not a fastify option; must not exceed requestTimeout.
@@ -111,15 +128,16 @@ export function buildApp(deps: AppDeps, options: AppOptions = {}): FastifyInstan
   installBodyParsing(app);
   installErrorHandling(app, deps);
 
-  // Draining: answers to requests already in progress carry `Connection: close`, so each kept-alive connection
-  // ends with its last answer and close() can finish (fastify only marks requests that arrive after close()).
-  let draining = false;
+  // Draining: answers carry `Connection: close` from the start of shutdown, so each kept-alive connection ends
+  // with its next answer and close() can finish (fastify only marks requests that arrive after close()).
+  let closing = false;
+  const draining = deps.draining ?? (() => false);
   app.addHook('preClose', (done) => {
-    draining = true;
+    closing = true;
     done();
   });
   app.addHook('onSend', (_req, reply, payload, done) => {
-    if (draining) void reply.header('connection', 'close');
+    if (closing || draining()) void reply.header('connection', 'close');
     done(null, payload);
   });
 

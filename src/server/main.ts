@@ -4,8 +4,11 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from './logger.ts';
 
-/** Longer than the apiserver's 30 s maximum webhook timeout would be wasteful: Kubernetes kills us at 30 s anyway. */
-const SHUTDOWN_GRACE_MS = 25_000;
+/**
+ * After the drain, the longest admission the apiserver allows (30 s). A safety net: in a cluster the pod's
+ * terminationGracePeriodSeconds ends us first (the chart checks it covers preStop, the drain and the timeout).
+ */
+const LONGEST_ADMISSION_MS = 30_000;
 
 async function main(): Promise<void> {
   let config: Config;
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, logger: false, onTimeout: (ms) => logger.error({ ms }, 'shutdown took too long; exiting') }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.drainMs + LONGEST_ADMISSION_MS, logger: false, onTimeout: (ms) => logger.error({ ms }, 'shutdown took too long; exiting') }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'unexpected error; shutting down');
     else logger.info({ signal }, 'shutdown requested');
     await server.close();

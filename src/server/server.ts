@@ -107,6 +107,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger,
     metrics,
     readiness,
+    draining: () => shuttingDown,
     ...(options.decide ? { decide: options.decide } : {}),
   };
   // The settings' limits; a caller's explicit overload options (tests) win over them.
@@ -197,7 +198,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       closing ??= (async () => {
         shuttingDown = true;
         reloader?.stop();
-        logger.info({}, 'shutting down: no new connections; finishing requests in flight');
+        // The apiserver reaches us through the Service, and connections it already has keep coming here after our
+        // endpoint is removed. Closing one while it is idle races a POST the apiserver may be sending, and a POST is
+        // never retried: that pod would fail. During the drain, a connection in use is closed by the client instead,
+        // after an answer that says `Connection: close`.
+        logger.info({ drainMs: config.drainMs }, 'shutting down: answers now close their connections; draining');
+        await new Promise((resolve) => setTimeout(resolve, config.drainMs));
+        logger.info({}, 'no new connections; finishing requests in flight');
         // The webhook first (it drains), then the probes, which keep answering "not ready" meanwhile.
         await app.close();
         await probeApp?.close();

@@ -493,8 +493,9 @@ t.test('preStop sleep only where the cluster has the sleep action, and the grace
       t.notOk('lifecycle' in container, `${label(c)}: no preStop`);
     }
     t.ok(
-      Number(podSpec['terminationGracePeriodSeconds']) > Number(sleep ?? 0) + Number(webhook['timeoutSeconds']),
-      `${label(c)}: grace period > preStop + webhook timeout`,
+      Number(podSpec['terminationGracePeriodSeconds']) >
+        Number(sleep ?? 0) + Number(obj(valuesOf(c.variant)['config'])['drainSeconds']) + Number(webhook['timeoutSeconds']),
+      `${label(c)}: grace period > preStop + drain + webhook timeout`,
     );
   }
 });

@@ -89,6 +89,7 @@ t.test("the server's loadConfig accepts the chart's environment, and reads it as
     t.equal(config['logLevel'], v('config')['logLevel'], `${file}: logLevel`);
     t.equal(config['maxInFlight'], v('config')['maxInFlight'], `${file}: maxInFlight`);
     t.equal(config['maxEventLoopDelayMs'], v('config')['maxEventLoopDelayMs'], `${file}: maxEventLoopDelayMs`);
+    t.equal(config['drainMs'], 1000 * Number(v('config')['drainSeconds']), `${file}: drainSeconds`);
     t.same(config['excludedNamespaces'], v('webhook')['excludedNamespaces'], `${file}: excluded namespaces`);
     t.equal(config['podNamespace'], 'db-access-webhook', `${file}: own namespace from the downward API`);
     const mount = list(container(values)['volumeMounts']).find((m) => m['name'] === 'tls');
@@ -116,6 +117,7 @@ t.test("the chart's overload defaults are the server's defaults", async (t) => {
   const config = obj(loadDefaultValues()['config']);
   t.equal(config['maxInFlight'], server['maxInFlight']);
   t.equal(config['maxEventLoopDelayMs'], server['maxEventLoopDelayMs']);
+  t.equal(1000 * Number(config['drainSeconds']), server['drainMs'], 'and the shutdown drain');
 });
 
 t.test("the chart's port defaults are the server's defaults", async (t) => {

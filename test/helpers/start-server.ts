@@ -43,6 +43,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const env = {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
+    DB_ACCESS_DRAIN_SECONDS: '0', // close() at once; test/server/https.test.ts tests the drain
     DB_ACCESS_KUBE: options.kubeConfig ? 'cluster' : 'memory',
     ...options.env,
   };

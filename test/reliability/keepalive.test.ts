@@ -76,8 +76,10 @@ t.test('the configured timeouts outlast the apiserver idle time (the 90 s case, 
   const server = ts.server.app.server;
   t.ok(server.keepAliveTimeout > APISERVER_IDLE_MS, `keepAliveTimeout ${server.keepAliveTimeout} ms > the apiserver's ${APISERVER_IDLE_MS} ms`);
   t.ok(server.keepAliveTimeout > FASTIFY_DEFAULT_KEEPALIVE_MS && server.keepAliveTimeout > NODE_DEFAULT_KEEPALIVE_MS, 'and above the Node and fastify defaults');
-  t.ok(server.headersTimeout > 0 && server.headersTimeout <= 60_000, `headersTimeout ${server.headersTimeout} ms guards against slow headers`);
-  t.ok(server.requestTimeout > 0 && server.requestTimeout >= 30_000, `requestTimeout ${server.requestTimeout} ms covers the apiserver's 30 s maximum webhook timeout`);
+  // On a connection that has not carried a request yet, Node counts both from the moment it opened.
+  t.ok(server.headersTimeout > APISERVER_IDLE_MS, `headersTimeout ${server.headersTimeout} ms outlasts a parked new connection`);
+  t.ok(server.requestTimeout > APISERVER_IDLE_MS, `requestTimeout ${server.requestTimeout} ms outlasts it too, and the 30 s maximum webhook timeout`);
+  t.ok(server.headersTimeout < Number.POSITIVE_INFINITY && server.headersTimeout > 0, 'and still bounded (slow headers)');
 });
 
 t.test(`an idle gap of ${IDLE_MS / 1000} s on one kept-alive connection: zero failed requests`, async (t) => {

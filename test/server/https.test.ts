@@ -2,6 +2,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
+import { connect as netConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest } from 'node:http';
 import { httpsServerOf } from '../../src/server/app.ts';
@@ -80,8 +81,59 @@ t.test('server limits: keep-alive beyond the apiserver idle 90 s, explicit heade
   t.teardown(() => ts.close());
   const server = ts.server.app.server;
   t.ok(server.keepAliveTimeout >= 95_000, `keepAliveTimeout ${server.keepAliveTimeout}`);
-  t.equal(server.headersTimeout, 10_000);
-  t.equal(server.requestTimeout, 30_000);
+  // Node counts both from the moment a new connection opens; Go parks connections it did not need for up to 90 s.
+  t.ok(server.headersTimeout > 90_000, `headersTimeout ${server.headersTimeout}`);
+  t.ok(server.requestTimeout > 90_000, `requestTimeout ${server.requestTimeout}`);
+});
+
+t.test('why: on a new connection Node counts the header timeout from the moment it opened, and answers 408', async (t) => {
+  // Scaled down: a connection opened and left unused for longer than headersTimeout, as Go's transport leaves one.
+  const ts = await startTestServer({ app: { headersTimeoutMs: 300, requestTimeoutMs: 600, connectionsCheckingIntervalMs: 100 } });
+  t.teardown(() => ts.close());
+  const { port } = new URL(ts.url);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: Number(port), ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' });
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (data += c));
+    s.once('close', () => resolve(data));
+    s.once('error', reject);
+    s.setTimeout(5_000, () => s.destroy(new Error('kept open')));
+  });
+  t.match(answer, /^HTTP\/1.1 408/, 'an idle new connection is answered 408: the production limits must exceed 90 s');
+});
+
+t.test('a client that connects and never starts TLS is cut off after the handshake timeout', async (t) => {
+  const ts = await startTestServer({ app: { handshakeTimeoutMs: 300 } });
+  t.teardown(() => ts.close());
+  const started = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const s = netConnect({ host: '127.0.0.1', port: Number(new URL(ts.url).port) });
+    s.once('close', () => resolve());
+    s.once('error', () => {});
+    s.setTimeout(5_000, () => reject(new Error('the server kept a connection that never started TLS')));
+  });
+  t.ok(Date.now() - started < 3_000, `closed after ${Date.now() - started} ms`);
+});
+
+t.test('shutdown drains: a request on a kept-alive connection during the drain is answered, with Connection: close', async (t) => {
+  const ts = await startTestServer({ env: { DB_ACCESS_DRAIN_SECONDS: '1' } });
+  t.teardown(() => ts.close());
+  let connections = 0;
+  httpsServerOf(ts.server.app).on('secureConnection', () => connections++);
+  const client = ts.client();
+  const first = await client.mutate(optedIn(review));
+  t.equal(first.status, 200);
+  t.not(first.headers.connection, 'close', 'kept alive before shutdown');
+  const closing = ts.server.close();
+  await sleep(200); // the connection is idle when shutdown starts, and still open
+  const during = await client.mutate(optedIn(review));
+  t.equal(during.status, 200, 'answered, not reset');
+  t.equal(during.headers.connection, 'close', 'and the client is told to close the connection');
+  t.equal(connections, 1, 'on the same connection');
+  const started = Date.now();
+  await closing;
+  t.ok(Date.now() - started >= 500, 'close() waited for the drain');
 });
 
 t.test('idle time on a kept-alive connection does not count against the header or request timeouts', async (t) => {

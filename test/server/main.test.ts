@@ -25,7 +25,8 @@ const review = JSON.parse(
 
 /** Only what a process needs to run: no KUBECONFIG, no KUBERNETES_SERVICE_HOST, no AWS settings leak in. */
 function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? tmpdir() };
+  // No shutdown drain: these tests stop the process many times (test/reliability/shutdown.test.ts keeps it).
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? tmpdir(), DB_ACCESS_DRAIN_SECONDS: '0' };
   return { ...env, ...extra };
 }
 
