@@ -104,7 +104,10 @@ export async function createStore(options: CreateStoreOptions): Promise<CreatedS
     try {
       resolved = resolveKubeConfig(KubeConfigCtor, options, env);
     } catch (err) {
-      throw new Error(`DB_ACCESS_KUBE=${options.mode}: cannot load the Kubernetes configuration: ${(err as Error).message}`, {
+      // First line only: a YAML parser's message goes on to quote the file around the error, and a kubeconfig
+      // holds tokens and keys.
+      const reason = String((err as Error).message).split('\n', 1)[0];
+      throw new Error(`DB_ACCESS_KUBE=${options.mode}: cannot load the Kubernetes configuration: ${reason}`, {
         cause: err,
       });
     }

@@ -30,8 +30,8 @@ async function main(): Promise<void> {
     server = await startServer({ config, logger });
   } catch (err) {
     // Start-up errors (certificate files, Kubernetes configuration, port in use) are operator errors: the
-    // message is the diagnosis.
-    const message = err instanceof Error ? err.message : String(err);
+    // message is the diagnosis. Its first line only: a library's message may go on to quote a file it parsed.
+    const message = (err instanceof Error ? err.message : String(err)).split('\n', 1)[0];
     logger.fatal({ error: message }, `cannot start: ${message}`);
     process.stderr.write(`db-access-webhook: cannot start: ${message}\n`);
     process.exit(1);

@@ -91,6 +91,20 @@ t.test('an unreadable KUBECONFIG is a clear error', async (t) => {
   await t.rejects(createStore({ mode: 'auto', env: { KUBECONFIG: '/nonexistent/kubeconfig' }, logger }), /cannot load the Kubernetes configuration/);
 });
 
+t.test('a malformed KUBECONFIG is named, without the file around the error (it holds a token)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'kubeconfig');
+  fs.writeFileSync(file, 'apiVersion: v1\nusers:\n- name: u\n  user:\n    token: SECRET-TOKEN-abc123\n   bad: indentation\n');
+  const err = await createStore({ mode: 'auto', env: { KUBECONFIG: file }, logger }).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  t.match(err?.message, /cannot load the Kubernetes configuration: \S/);
+  t.notMatch(err?.message, /SECRET-TOKEN/, 'the token is not quoted');
+  t.notMatch(err?.message, /\n/, 'one line');
+});
+
 t.test('memory mode never loads @kubernetes/client-node (about 75 MB of RSS), not even through server.ts', async (t) => {
   // A child process whose module hooks refuse client-node: importing the server and creating a memory store must
   // not need it. Then the same child creates a cluster store, which must load it.
