@@ -3,6 +3,7 @@
 // AWS_*, KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG; src/kube/create-store.ts).
 // RFC 1123 label: namespaces, and the environment (it becomes part of a secret name and a CSI object name).
 import { DNS1123_LABEL as DNS_LABEL } from './engine/names.ts';
+import { isIP } from 'node:net';
 import type { EnginePolicy } from './engine/types.ts';
 import { quote as quoteValue } from './text.ts';
 
@@ -53,8 +54,9 @@ export class ConfigError extends Error {
 
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-// us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, ap-southeast-4 ...
-const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+// us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, ap-southeast-4, eusc-de-east-1 (European Sovereign Cloud) ...
+const AWS_REGION = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i;
 // AWS tag keys: letters, digits, spaces and _ . : / = + - @, at most 128 characters.
 const AWS_TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 
@@ -81,6 +83,9 @@ export function loadConfig(env: Env = process.env): Config {
   const port = portSetting('PORT', get('PORT'), 8443, false);
   // Every IPv4 and IPv6 address (IPv6-only clusters too); the server falls back to 0.0.0.0 without IPv6.
   const host = get('HOST') ?? '::';
+  if (isIP(host) === 0 && !HOST_NAME.test(host)) {
+    throw new ConfigError('HOST', `HOST must be an IP address (e.g. ::, 0.0.0.0, 127.0.0.1) or a host name; got ${quote(host)}`);
+  }
   const metricsPort = portSetting('METRICS_PORT', get('METRICS_PORT'), 9090, true);
   if (metricsPort !== 0 && metricsPort === port) {
     // Caught here: the listener would only say EADDRINUSE, naming neither setting.

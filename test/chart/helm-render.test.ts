@@ -652,6 +652,7 @@ t.test('whatever helm accepts, the server starts with: no install that only fail
     `config.environment=${'e'.repeat(64)}`,
     'config.environment=a_b',
     'config.awsRegion=us-gov-west-1',
+    'config.awsRegion=eusc-de-east-1',
     'config.awsRegion=eu-west',
     'config.awsRegion=EU-WEST-1',
     'config.awsRegion=us-east-100',
