@@ -544,6 +544,11 @@ t.test('certManager mode: cainjector reads the serving Certificate, which covers
   const caSecret = obj(obj(issuer?.['spec'])['ca'])['secretName'];
   const ca = ofKind(r.objects, 'Certificate').find((x) => obj(x['spec'])['secretName'] === caSecret);
   t.equal(obj(ca?.['spec'])['isCA'], true, 'the serving Certificate is signed by the chart CA');
+  t.equal(
+    obj(obj(ca?.['spec'])['privateKey'])['rotationPolicy'],
+    'Never',
+    'a renewed CA keeps its key, so the certificate still served verifies against the new caBundle',
+  );
   const root = ofKind(r.objects, 'Issuer').find((i) => nameOf(i) === obj(obj(ca?.['spec'])['issuerRef'])['name']);
   t.same(obj(root?.['spec'])['selfSigned'], {}, 'which is self-signed');
 
