@@ -58,6 +58,7 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
     ['existingSecret mode without a name', { tls: { mode: 'existingSecret', existingSecret: { name: '', caBundle: '-----BEGIN CERTIFICATE-----\nx\n' } } }],
     ['existingSecret mode with a base64 caBundle', { tls: { mode: 'existingSecret', existingSecret: { name: 's', caBundle: 'LS0tLS1CRUdJTg==' } } }],
     ['malformed IRSA role ARN', { serviceAccount: { awsRoleArn: 'db-access-webhook' } }],
+    ['an opt-out label whose name is over 63 characters', { webhook: { namespaceOptOutLabel: `db-access/${'x'.repeat(64)}` } }],
     ['non-string pod annotation', { podAnnotations: { a: 1 } }],
     ['extraEnv without a name', { extraEnv: [{ value: 'x' }] }],
     ['a pod label the chart sets itself', { podLabels: { 'db-access/component': 'other' } }],
@@ -148,4 +149,10 @@ t.test('every key in values.yaml has a comment right above it', async (t) => {
   t.same(undocumented, []);
   t.notMatch(readChartFile('values.yaml'), /PROVISIONAL/, 'resources are sized by the benchmarks now');
   t.match(readChartFile('values.yaml'), /BENCHMARKS\.md, "Recommended chart resources"/, 'resources say where they come from');
+});
+
+t.test('label keys: a 63-character name, with or without a prefix, is accepted', async (t) => {
+  for (const key of ['db-access/injection', `db-access/${'x'.repeat(63)}`, 'x'.repeat(63), 'team.example.com/db_access.opt-out']) {
+    t.same(errorsOf(mergeValues(defaults, { webhook: { namespaceOptOutLabel: key } })), [], key);
+  }
 });
