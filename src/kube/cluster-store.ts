@@ -412,8 +412,9 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
   const cluster = kc.getCurrentCluster();
   const user = kc.getCurrentUser();
-  // client-node applies no TLS options at all without a user; neither do we.
-  if (cluster === null || user === null) return undefined;
+  // client-node applies no TLS options at all without a user; neither do we. An exec credential plugin may return
+  // a client certificate, which client-node puts on its own per-request Agent only: keep that one.
+  if (cluster === null || user === null || user.exec) return undefined;
   const agentOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
   if (cluster.skipTLSVerify) agentOptions.rejectUnauthorized = false;
   if (cluster.tlsServerName) agentOptions.servername = cluster.tlsServerName;

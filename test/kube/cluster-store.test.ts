@@ -645,3 +645,42 @@ t.test('close() ends the kept-alive connection', async (t) => {
   await store.close();
   await t.resolves(store.close(), 'closing twice is harmless');
 });
+
+t.test('a kubeconfig whose exec plugin returns a client certificate keeps working (client-node applies it per call)', async (t) => {
+  const https = await import('node:https');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { issueCertificate } = await import('../helpers/test-ca.ts');
+  const leaf = await issueCertificate(ca, { ipAddresses: ['127.0.0.1'] });
+  const clientCert = await issueCertificate(ca, { dnsNames: ['webhook-user'] });
+  // Answers 404 (not found) to a client that shows a certificate of the CA, 401 to any other.
+  const server = https.createServer({ ...leaf, ca: ca.cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+    const authorized = (req.socket as import('node:tls').TLSSocket).authorized;
+    res.writeHead(authorized ? 404 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: authorized ? 404 : 401, reason: authorized ? 'NotFound' : 'Unauthorized' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exec-credential-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const credential = path.join(dir, 'credential.json');
+  fs.writeFileSync(credential, JSON.stringify({
+    apiVersion: 'client.authentication.k8s.io/v1',
+    kind: 'ExecCredential',
+    status: { clientCertificateData: clientCert.cert, clientKeyData: clientCert.key },
+  }));
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`, caData: Buffer.from(ca.cert).toString('base64'), skipTLSVerify: false }],
+    users: [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'cat', args: [credential], interactiveMode: 'Never' } }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const store = createClusterStore({ kubeConfig });
+  t.teardown(() => store.close());
+  // The read reaches the API with the certificate (404, so it goes on to create); without it the store got 401.
+  const err = await store.ensure(desired(), wet()).then(() => undefined, (e: unknown) => e as SecretProviderClassError);
+  t.match(err?.message, /creating SecretProviderClass acme\/orders-database-secrets: NotFound 404/, 'the read was authorized; the create hit this stub\'s 404');
+});
