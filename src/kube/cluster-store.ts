@@ -1,11 +1,9 @@
 // The SecretProviderClass store backed by the Kubernetes API (@kubernetes/client-node 2.x, CustomObjectsApi).
 // Warm path: a TTL cache answers without a call. Cold path: one flight per object, bounded by the callers' deadlines.
-import fs from 'node:fs';
 import { ApiException, CustomObjectsApi, KubeConfig, Observable } from '@kubernetes/client-node';
 import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
-// client-node's own HTTP stack (it depends on undici and calls undici's fetch); see keepAliveDispatcher.
-import { Agent, type Dispatcher } from 'undici';
 import { untilAborted } from '../abort.ts';
+import { createApiAgent, TLS_TRUST_ERRORS } from './api-agent.ts';
 import { SingleFlight, type Flight } from '../single-flight.ts';
 import { clip } from '../text.ts';
 import { TtlCache } from '../ttl-cache.ts';
@@ -55,6 +53,8 @@ export interface ClusterStoreOptions {
   readonly maxConflictRetries?: number;
   /** 429/503 with Retry-After is retried at most this many times, and only if the wait fits in the deadline. */
   readonly maxThrottleRetries?: number;
+  /** How often the kubeconfig's CA and client-certificate files are compared with what the connection uses (30 s). */
+  readonly tlsRecheckMs?: number;
   /** Test hook for time. */
   readonly now?: () => number;
 }
@@ -124,7 +124,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const maxConflictRetries = options.maxConflictRetries ?? DEFAULTS.maxConflictRetries;
   const maxThrottleRetries = options.maxThrottleRetries ?? DEFAULTS.maxThrottleRetries;
   const api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-  const dispatcher = keepAliveDispatcher(options.kubeConfig);
+  const agent = createApiAgent(options.kubeConfig, { now, ...(options.tlsRecheckMs !== undefined ? { recheckMs: options.tlsRecheckMs } : {}) });
   let closing: Promise<void> | undefined;
 
   const cache = new TtlCache<CacheEntry>(cacheMaxEntries, now);
@@ -149,6 +149,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
           pre(ctx: RequestContext) {
             ctx.setSignal(signal);
             // Replaces the Agent client-node made for this one request (a new TLS connection per call).
+            const dispatcher = agent.current();
             if (dispatcher !== undefined) ctx.setDispatcher(dispatcher);
             return new Observable(Promise.resolve(ctx));
           },
@@ -185,6 +186,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     expected: (failure: CallFailure) => KubeCallResult | undefined,
   ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
     const verb = ACTION_VERB[action];
+    let reloadedTls = false;
     for (let attempt = 0; ; attempt++) {
       try {
         const value = await untilAborted(request(withSignal(flight.signal)), flight.signal);
@@ -198,6 +200,11 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
           return { ok: false, failure };
         }
         onCall(verb, 'error');
+        // A rotated cluster CA or client certificate: read the files again now, and retry once if they changed.
+        if (!reloadedTls && failure.networkCode !== undefined && TLS_TRUST_ERRORS.has(failure.networkCode)) {
+          reloadedTls = true;
+          if (agent.reload()) continue;
+        }
         const wait = failure.retryAfterSeconds;
         const throttled = failure.status === 429 || (failure.status === 503 && wait !== undefined);
         if (throttled && attempt < maxThrottleRetries) {
@@ -396,48 +403,10 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       cache.clear();
     },
     close() {
-      closing ??= dispatcher?.close() ?? Promise.resolve();
+      closing ??= agent.close();
       return closing;
     },
   };
-}
-
-/**
- * One keep-alive undici Agent for every call of this store, built from the kubeconfig's TLS material the way
- * client-node builds its per-request one (KubeConfig#applySecurityAuthentication → createDispatcherOptions):
- * client-node 2.0.1 makes a new Agent, so a new TLS connection, for each request (BENCHMARKS.md, finding 4).
- * Authentication headers are still applied per request by client-node (the in-cluster token file is re-read as
- * before). Proxies and plain HTTP keep client-node's own dispatcher (undefined here).
- */
-export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  // client-node applies no TLS options at all without a user; neither do we. An exec credential plugin may return
-  // a client certificate, which client-node puts on its own per-request Agent only: keep that one.
-  if (cluster === null || user === null || user.exec) return undefined;
-  const agentOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
-  if (cluster.skipTLSVerify) agentOptions.rejectUnauthorized = false;
-  if (cluster.tlsServerName) agentOptions.servername = cluster.tlsServerName;
-  const ca = fileOrData(cluster.caFile, cluster.caData);
-  if (ca) agentOptions.ca = ca;
-  const cert = fileOrData(user.certFile, user.certData);
-  if (cert) agentOptions.cert = cert;
-  const key = fileOrData(user.keyFile, user.keyData);
-  if (key) agentOptions.key = key;
-  let options: ReturnType<KubeConfig['createDispatcherOptions']>;
-  try {
-    options = kc.createDispatcherOptions(cluster, agentOptions);
-  } catch {
-    return undefined; // e.g. http:// without skipTLSVerify: client-node refuses it on each call, as before
-  }
-  return options.type === 'agent' ? new Agent({ connect: options.connect }) : undefined;
-}
-
-/** client-node's bufferFromFileOrString: a file path wins over inline base64 data. */
-function fileOrData(file: string | undefined, data: string | undefined): Buffer | undefined {
-  if (file) return fs.readFileSync(file);
-  if (data) return Buffer.from(data, 'base64');
-  return undefined;
 }
 
 function findCode(err: unknown): string | undefined {

@@ -92,6 +92,8 @@ export interface FakeKubeApi {
   clearFaults(): void;
   /** Requests with the given verb (convenience for assertions). */
   count(verb: KubeRequestVerb): number;
+  /** Serves a certificate of another CA from now on, and drops open connections, as a cluster CA rotation does. */
+  rotateCa(ca: TestCa): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -207,6 +209,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     count(verb) {
       return requests.filter((r) => r.verb === verb).length;
     },
+    rotateCa: () => Promise.reject(new Error('not listening yet')), // replaced once the server exists
     async close() {
       for (const res of hanging) res.destroy();
       hanging.clear();
@@ -412,6 +415,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     });
   });
   server.on('secureConnection', () => tlsConnections++);
+  api.rotateCa = async (next) => {
+    const rotated = await issueCertificate(next, { dnsNames: ['localhost', 'kubernetes.default.svc'], ipAddresses: ['127.0.0.1'] });
+    server.setSecureContext({ key: rotated.key, cert: rotated.cert, minVersion: 'TLSv1.2' });
+    (api as { ca: TestCa }).ca = next;
+    server.closeAllConnections();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // clients see the close before their next call
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   (api as { url: string }).url = `https://127.0.0.1:${port}`;

@@ -1,5 +1,5 @@
 // The cluster store against the real @kubernetes/client-node over HTTPS, talking to the in-test Kubernetes API.
-import t from 'tap';
+import t, { type Test as Tap } from 'tap';
 import { createClusterStore } from '../../src/kube/cluster-store.ts';
 import type { ClusterStoreOptions } from '../../src/kube/cluster-store.ts';
 import { SecretProviderClassError } from '../../src/kube/types.ts';
@@ -683,4 +683,62 @@ t.test('a kubeconfig whose exec plugin returns a client certificate keeps workin
   // The read reaches the API with the certificate (404, so it goes on to create); without it the store got 401.
   const err = await store.ensure(desired(), wet()).then(() => undefined, (e: unknown) => e as SecretProviderClassError);
   t.match(err?.message, /creating SecretProviderClass acme\/orders-database-secrets: NotFound 404/, 'the read was authorized; the create hit this stub\'s 404');
+});
+
+/** A store whose kubeconfig names the CA by file, as in-cluster configuration does (…/serviceaccount/ca.crt). */
+async function caFileSetup(t: Tap, options: Partial<ClusterStoreOptions> = {}) {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const api = await startFakeKubeApi({ ca: await createTestCa('cluster CA year 1') });
+  t.teardown(() => api.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serviceaccount-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caFile = path.join(dir, 'ca.crt');
+  fs.writeFileSync(caFile, api.ca.cert);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: api.url, caFile, skipTLSVerify: false }],
+    users: [{ name: 'u', token: api.token }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const calls: string[] = [];
+  const store = createClusterStore({ kubeConfig, onCall: (verb, result) => calls.push(`${verb}:${result}`), ...options });
+  t.teardown(() => store.close());
+  return { api, store, calls, writeCa: (pem: string) => fs.writeFileSync(caFile, pem) };
+}
+
+t.test('the cluster CA rotates: the first call that fails to verify re-reads ca.crt and is retried once', async (t) => {
+  const { api, store, calls, writeCa } = await caFileSetup(t);
+  t.same(await store.ensure(desired('before'), wet()), { outcome: 'created' });
+  const next = await createTestCa('cluster CA year 2');
+  await api.rotateCa(next);
+  writeCa(next.cert); // the kubelet updates the projected ca.crt
+  t.same(await store.ensure(desired('after'), wet()), { outcome: 'created' }, 'no restart needed');
+  t.same(calls.slice(2), ['get:error', 'get:not-found', 'create:ok'], 'one failed read, then the retry on a new connection');
+});
+
+t.test('ca.crt is also compared on a timer, so a CA bundle that grows is used before anything fails', async (t) => {
+  let clock = 1_000_000;
+  const { api, store, calls, writeCa } = await caFileSetup(t, { tlsRecheckMs: 30_000, now: () => clock });
+  t.same(await store.ensure(desired('before'), wet()), { outcome: 'created' });
+  const next = await createTestCa('cluster CA year 2');
+  writeCa(`${api.ca.cert.trim()}\n${next.cert}`); // the bundle carries both during the rotation
+  clock += 30_000;
+  t.same(await store.ensure(desired('during'), wet()), { outcome: 'created' }, 'the re-read bundle trusts the old server certificate');
+  await api.rotateCa(next);
+  t.same(await store.ensure(desired('after'), wet()), { outcome: 'created' });
+  t.notOk(calls.includes('get:error'), 'no call failed');
+});
+
+t.test('an empty CA file (caught mid-write) keeps the connection that works', async (t) => {
+  const { api, store, calls, writeCa } = await caFileSetup(t, { tlsRecheckMs: 0 });
+  t.same(await store.ensure(desired('one'), wet()), { outcome: 'created' });
+  writeCa('');
+  t.same(await store.ensure(desired('two'), wet()), { outcome: 'created' });
+  writeCa(api.ca.cert);
+  t.same(await store.ensure(desired('three'), wet()), { outcome: 'created' });
+  t.notOk(calls.includes('get:error'), 'no call failed');
 });

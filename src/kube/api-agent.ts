@@ -1,0 +1,128 @@
+// The store's kept-alive connection to the Kubernetes API: one undici Agent for every call, built from the
+// kubeconfig's TLS material, and built again when that material changes on disk (a rotated cluster CA in the
+// service account's ca.crt, or a renewed client certificate).
+import fs from 'node:fs';
+import type { KubeConfig } from '@kubernetes/client-node';
+// client-node's own HTTP stack (it depends on undici and calls undici's fetch).
+import { Agent, type Dispatcher } from 'undici';
+
+export interface ApiAgent {
+  /** The Agent for the next call, or undefined to let client-node use its own. Re-reads the files at most every `recheckMs`. */
+  current(): Dispatcher | undefined;
+  /** Re-reads the TLS files now; true when they changed and a new Agent took over (the old one finishes its calls). */
+  reload(): boolean;
+  close(): Promise<void>;
+}
+
+export interface ApiAgentOptions {
+  /** How often the CA and client-certificate files are compared with what the Agent was built from (default 30 s). */
+  readonly recheckMs?: number;
+  readonly now?: () => number;
+}
+
+/** Errors that a rotated CA or client certificate would cause: worth one re-read of the files and one retry. */
+export const TLS_TRUST_ERRORS: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+]);
+
+export function createApiAgent(kc: KubeConfig, options: ApiAgentOptions = {}): ApiAgent {
+  const recheckMs = options.recheckMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  let seen = tlsFiles(kc);
+  let agent = keepAliveDispatcher(kc);
+  let checkedAt = now();
+
+  function reload(): boolean {
+    checkedAt = now();
+    let files: string;
+    try {
+      files = tlsFiles(kc);
+    } catch {
+      return false; // unreadable mid-rotation: keep what works, look again later
+    }
+    if (files === seen) return false;
+    let next: Dispatcher | undefined;
+    try {
+      next = keepAliveDispatcher(kc);
+    } catch {
+      return false; // a file vanished between the two reads
+    }
+    seen = files;
+    const old = agent;
+    agent = next;
+    void old?.close().catch(() => {}); // lets its calls in progress finish
+    return true;
+  }
+
+  return {
+    current() {
+      if (now() - checkedAt >= recheckMs) reload();
+      return agent;
+    },
+    reload,
+    close: () => agent?.close() ?? Promise.resolve(),
+  };
+}
+
+/**
+ * The contents of the TLS files the kubeconfig names (inline data never changes), to notice a rotation. Throws
+ * for an empty one: caught mid-write (the kubelet swaps files atomically, other writers may not).
+ */
+function tlsFiles(kc: KubeConfig): string {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  return [cluster?.caFile, user?.certFile, user?.keyFile]
+    .map((file) => {
+      if (!file) return '';
+      const content = fs.readFileSync(file);
+      if (content.length === 0) throw new Error(`${file} is empty`);
+      return content.toString('base64');
+    })
+    .join('\u0000');
+}
+
+/**
+ * One keep-alive undici Agent, built from the kubeconfig's TLS material the way client-node builds its per-request
+ * one (KubeConfig#applySecurityAuthentication → createDispatcherOptions): client-node 2.0.1 makes a new Agent, so a
+ * new TLS connection, for each request (BENCHMARKS.md, "Fixed during this work"). Authentication headers are still
+ * applied per request by client-node (the in-cluster token file is re-read as before). Proxies and plain HTTP keep
+ * client-node's own dispatcher (undefined here).
+ */
+export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  // client-node applies no TLS options at all without a user; neither do we. An exec credential plugin may return
+  // a client certificate, which client-node puts on its own per-request Agent only: keep that one.
+  if (cluster === null || user === null || user.exec) return undefined;
+  const agentOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
+  if (cluster.skipTLSVerify) agentOptions.rejectUnauthorized = false;
+  if (cluster.tlsServerName) agentOptions.servername = cluster.tlsServerName;
+  const ca = fileOrData(cluster.caFile, cluster.caData);
+  if (ca) agentOptions.ca = ca;
+  const cert = fileOrData(user.certFile, user.certData);
+  if (cert) agentOptions.cert = cert;
+  const key = fileOrData(user.keyFile, user.keyData);
+  if (key) agentOptions.key = key;
+  let dispatcherOptions: ReturnType<KubeConfig['createDispatcherOptions']>;
+  try {
+    dispatcherOptions = kc.createDispatcherOptions(cluster, agentOptions);
+  } catch {
+    return undefined; // e.g. http:// without skipTLSVerify: client-node refuses it on each call, as before
+  }
+  return dispatcherOptions.type === 'agent' ? new Agent({ connect: dispatcherOptions.connect }) : undefined;
+}
+
+/** client-node's bufferFromFileOrString: a file path wins over inline base64 data. */
+function fileOrData(file: string | undefined, data: string | undefined): Buffer | undefined {
+  if (file) return fs.readFileSync(file);
+  if (data) return Buffer.from(data, 'base64');
+  return undefined;
+}
