@@ -36,6 +36,13 @@ export interface ReloaderOptions {
   readonly watch?: boolean;
   /** Waits for a burst of file events to settle (cert and key are often written one after the other). */
   readonly debounceMs?: number;
+  /**
+   * A pair that fails its checks is read once more after this long before it is reported: the two files are read
+   * one after the other, and a `..data` swap between the reads gives a certificate and a key of different pairs.
+   */
+  readonly settleMs?: number;
+  /** Test hook for time (the not-valid-yet check). */
+  readonly now?: () => number;
 }
 
 export class CertificateReloader {
@@ -49,6 +56,9 @@ export class CertificateReloader {
   #checking: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  /** Content hash of a good pair that is not valid yet: reported once, installed once its time has come. */
+  #waitingHash: string | undefined;
+  #waitTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ReloaderOptions) {
     this.#options = options;
@@ -85,6 +95,7 @@ export class CertificateReloader {
     this.#watchers = [];
     if (this.#poll) clearInterval(this.#poll);
     if (this.#debounce) clearTimeout(this.#debounce);
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
   }
 
   #schedule(): void {
@@ -112,30 +123,64 @@ export class CertificateReloader {
   }
 
   async #checkOnce(): Promise<void> {
-    if (this.#stopped) return;
-    const { certFile, keyFile, logger, onEvent } = this.#options;
+    let read = await this.#read();
+    if (read?.problem !== undefined && read.hash !== this.#lastRejectedHash) {
+      // Maybe read across a swap: look again once the files have settled, before saying anything.
+      await new Promise((resolve) => setTimeout(resolve, this.#options.settleMs ?? 200));
+      read = await this.#read();
+    }
+    if (read === undefined) return;
+    if (read.problem !== undefined) {
+      this.#reject(read.problem, read.hash);
+      return;
+    }
+    this.#install(read.pair);
+  }
+
+  /** The files' pair if it is new: undefined when unchanged or already reported, else the pair or what is wrong. */
+  async #read(): Promise<{ hash: string; pair: KeyPair; problem?: undefined } | { hash: string; problem: string } | undefined> {
+    if (this.#stopped) return undefined;
+    const { certFile, keyFile } = this.#options;
     let cert: string;
     let key: string;
     try {
       ({ cert, key } = await readKeyPairFiles(certFile, keyFile));
     } catch (err) {
       // Mid-swap the files can be briefly absent; this is reported like a bad pair.
-      this.#reject(err instanceof CertificateError ? err.message : 'the files cannot be read', 'unreadable');
-      return;
+      return { hash: 'unreadable', problem: err instanceof CertificateError ? err.message : 'the files cannot be read' };
     }
     const hash = contentHash(cert, key);
     if (hash === this.#current.contentHash) {
       this.#lastRejectedHash = undefined; // back to the served pair: a later fault is news again
-      return; // touched, not changed
+      return undefined; // touched, not changed
     }
-    if (hash === this.#lastRejectedHash) return; // already reported
-    let pair: KeyPair;
+    if (hash === this.#lastRejectedHash) return undefined; // already reported
     try {
-      pair = parseKeyPair(cert, key);
+      return { hash, pair: parseKeyPair(cert, key) };
     } catch (err) {
-      this.#reject(err instanceof CertificateError ? err.message : 'the pair cannot be parsed', hash);
+      return { hash, problem: err instanceof CertificateError ? err.message : 'the pair cannot be parsed' };
+    }
+  }
+
+  #install(pair: KeyPair): void {
+    const { logger, onEvent } = this.#options;
+    const hash = pair.contentHash;
+    const waitMs = pair.notBefore.getTime() - (this.#options.now ?? Date.now)();
+    if (waitMs > 0) {
+      // Clients would refuse it until then (CERT_NOT_YET_VALID): keep serving the current pair, and switch on time.
+      if (this.#waitingHash !== hash) {
+        this.#waitingHash = hash;
+        logger.warn(
+          { fingerprint: pair.fingerprint, notBefore: pair.notBefore.toISOString() },
+          'new serving certificate is not valid yet; still serving the current one until then',
+        );
+        if (this.#waitTimer) clearTimeout(this.#waitTimer);
+        this.#waitTimer = setTimeout(() => void this.check(), Math.min(waitMs + 50, 2 ** 31 - 1));
+        this.#waitTimer.unref();
+      }
       return;
     }
+    this.#waitingHash = undefined;
     try {
       this.#options.apply(pair);
     } catch {

@@ -140,3 +140,32 @@ t.test('unchanged files (a touch) cause no reload', async (t) => {
   t.equal(applied.length, 0);
   t.equal(events.length, 0);
 });
+
+t.test('a mismatched pair that settles into a good one within a moment is installed, not reported', async (t) => {
+  // What a read across a kubelet ..data swap sees: the certificate of one pair and the key of the next.
+  const { volume, applied, events, lines, reloader } = await setup(t);
+  await volume.update({ cert: second.cert, key: third.key });
+  const checking = reloader.check();
+  await sleep(50);
+  await volume.update(third);
+  await checking;
+  await until(() => applied.length === 1, 'the settled pair');
+  t.match(reloader.current.subjectAltName, /DNS:third/);
+  t.same(events.map((e) => e.type), ['reloaded'], 'no rejection: no false alarm');
+  t.same(lines.filter((l) => l.level === 'error'), []);
+});
+
+t.test('a pair that is not valid yet keeps the current one serving until its notBefore, then is installed', async (t) => {
+  const { volume, applied, events, lines, reloader } = await setup(t);
+  const early = await issueServingCertificate(ca, { dnsNames: ['early'], notBefore: new Date(Date.now() + 2_000) });
+  await volume.update(early);
+  await until(() => lines.some((l) => l.level === 'warn'), 'the warning');
+  t.equal(applied.length, 0, 'not installed before its time');
+  t.match(reloader.current.subjectAltName, /DNS:first/);
+  t.match(lines.find((l) => l.level === 'warn')?.msg, /not valid yet; still serving the current one/);
+  await reloader.check();
+  t.equal(lines.filter((l) => l.level === 'warn').length, 1, 'said once');
+  await until(() => applied.length === 1, 'installed once valid');
+  t.match(reloader.current.subjectAltName, /DNS:early/);
+  t.same(events.map((e) => e.type), ['reloaded'], 'never counted as a failure');
+});
