@@ -26,6 +26,8 @@ t.setTimeout(Math.max(120_000, fuzzParameters().numRuns * 15));
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ALIASES = new Set(['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'DATABASE_URL']);
 const KEYS = new Set(['host', 'port', 'database', 'username', 'password', 'url']);
+// The JMESPaths the provider evaluates: the keys, and the port converted from a number (secret-provider-class.ts).
+const PATHS = new Set([...KEYS, 'port && to_string(port)']);
 // Every place the engine may write in a pod: our volume, mounts and env in (init) containers, our status annotation.
 const PATCH_PATH = /^\/(spec\/volumes(\/(\d+|-))?|spec\/(containers|initContainers)\/\d+\/(volumeMounts|env)(\/(\d+|-))?|metadata\/annotations(\/db-access~1status)?)$/;
 
@@ -100,7 +102,7 @@ function checkConfined(d: Decision, namespace: string, policy: EnginePolicy): vo
   const jmes = entry.jmesPath;
   if (!Array.isArray(jmes) || jmes.length !== (policy.urlFromSecret ? 6 : 5)) fail('jmesPath length');
   for (const j of jmes as Array<Record<string, unknown>>) {
-    if (!KEYS.has(j.path as string) || !ALIASES.has(j.objectAlias as string) || Object.keys(j).length !== 2) fail('jmesPath entry');
+    if (!PATHS.has(j.path as string) || !ALIASES.has(j.objectAlias as string) || Object.keys(j).length !== 2) fail('jmesPath entry');
   }
 
   if (spc.spec.secretObjects.length !== 1) fail('exactly one synced Secret');
