@@ -59,6 +59,11 @@ export class ChildUnderTest {
     return this.process.exitCode !== null || this.process.signalCode !== null;
   }
 
+  /** Settles when the child exits, with its exit code (null when killed). */
+  get exit(): Promise<number | null> {
+    return this.#exit;
+  }
+
   /** Memory, CPU and event-loop delay of the child; `gc` forces a full GC first. */
   sample(options: { gc?: boolean; resetEventLoop?: boolean } = {}): Promise<ProbeSample> {
     const id = this.#nextId++;
@@ -116,7 +121,9 @@ export async function waitUntil(
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (child.exited) throw new Error(`child exited (code ${child.process.exitCode}) before it was ready; see ${child.logFile}`);
-    if (await check().catch(() => false)) return performance.now();
+    // A check can hang (another process holds the port and never answers); the child's exit ends the wait too.
+    const checked = await Promise.race([check().catch(() => false), child.exit.then(() => false)]);
+    if (checked) return performance.now();
     if (performance.now() > deadline) throw new Error(`child not ready within ${timeoutMs} ms; see ${child.logFile}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

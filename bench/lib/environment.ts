@@ -1,6 +1,7 @@
 // Everything the processes under test need: a CA the client pins, a serving certificate for the Service name,
 // the in-test Kubernetes API (kubeconfig on disk for the child), free ports and a scratch directory.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,6 +91,8 @@ export interface TargetOptions {
   readonly env?: Record<string, string>;
   /** Use the embedded defaults: no certificate files, no kubeconfig (what `npm start` does). */
   readonly embeddedDefaults?: boolean;
+  /** Picks the ports to give the child (tests of the retry); freePort by default. */
+  readonly pickPort?: () => Promise<number>;
 }
 
 /** The webhook's environment: the real main, our certificate, the fake API through KUBECONFIG. */
@@ -122,13 +125,30 @@ async function readyCheck(client: LoadClient | Pool): Promise<boolean> {
   return response.statusCode === 200;
 }
 
-async function startTarget(
+/**
+ * freePort() closes its probe socket before the child binds the port, so another process (a parallel test) can take
+ * it in between: a child that exits with EADDRINUSE is started again on other ports.
+ */
+async function startTarget(env: BenchEnvironment, name: 'webhook' | 'echo', options: TargetOptions): Promise<RunningTarget> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTargetOnce(env, name, options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startTargetOnce(
   env: BenchEnvironment,
   name: 'webhook' | 'echo',
   options: TargetOptions,
 ): Promise<RunningTarget> {
-  const port = await freePort();
-  const metricsPort = name === 'webhook' ? await freePort() : 0;
+  const pickPort = options.pickPort ?? freePort;
+  const port = await pickPort();
+  const metricsPort = name === 'webhook' ? await pickPort() : 0;
   const childEnv =
     name === 'webhook'
       ? webhookEnv(env, port, metricsPort, options)
@@ -146,15 +166,18 @@ async function startTarget(
     options.embeddedDefaults === true
       ? new Pool(`http://127.0.0.1:${metricsPort}`, { connections: 1 })
       : new LoadClient({ origin, ca: env.ca.cert, servername: SERVICE_DNS_NAME, maxConnections: 1 });
+  const pool = probeClient instanceof LoadClient ? probeClient.pool : probeClient;
   let readyAt: number;
   try {
     readyAt = await waitUntil(child, () => readyCheck(probeClient));
   } catch (error) {
+    // destroy, not close: a probe may hang on whoever holds the port, and close() would wait for it.
+    await pool.destroy();
     await child.stop(2_000);
-    throw error;
-  } finally {
-    await probeClient.close();
+    const log = await readFile(child.logFile, 'utf8').catch(() => '');
+    throw log.includes('EADDRINUSE') ? new PortTakenError(`port ${port} or ${metricsPort} was taken`) : error;
   }
+  await pool.close();
   return {
     name,
     child,
