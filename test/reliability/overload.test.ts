@@ -64,7 +64,12 @@ t.test('a saturated CPU (event loop blocked beyond the limit): 503 at once, then
     await sleep(0);
   }
   t.equal(answer?.status, 503, 'refused while the event loop is saturated');
-  t.match(answer?.json?.message, /overloaded \(event loop delay \d+ ms\)/, `a clear message with a finite delay: ${answer?.json?.message}`);
+  // Which of the two it says depends on whether a sample fell inside the blocked time (a loaded machine may not get one).
+  t.match(
+    answer?.json?.message,
+    /overloaded \((event loop delay \d+ ms|event loop blocked for a whole sample window)\); retry shortly/,
+    `a clear message: ${answer?.json?.message}`,
+  );
   t.equal((await fetch(`${ts.server.metricsUrl}/readyz`)).status, 200, 'probes are exempt');
 
   let recovered = false;
