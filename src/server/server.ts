@@ -1,7 +1,8 @@
 // Starts the webhook: TLS, the SecretProviderClass store, the preflight, the HTTPS app and the plain-HTTP probe
 // listener, and the certificate reloader. main.ts calls it with the environment's settings; tests call it
 // in-process with port 0 and their own adapters.
-import type { AddressInfo } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -181,6 +182,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     `db-access-webhook listening on ${url}/mutate`,
   );
 
+  const neverUsed = connectionsWithoutRequests(app.server, 'secureConnection');
+  const probesNeverUsed = probeApp ? connectionsWithoutRequests(probeApp.server, 'connection') : new Set<Socket>();
+
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -205,6 +209,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         logger.info({ drainMs: config.drainMs }, 'shutting down: answers now close their connections; draining');
         await new Promise((resolve) => setTimeout(resolve, config.drainMs));
         logger.info({}, 'no new connections; finishing requests in flight');
+        // Node closes idle connections only once they have carried a request; one that never did (Go keeps such
+        // spares) would hold close() until the 100 s header timeout, past the pod's grace period.
+        for (const socket of neverUsed) socket.destroy();
+        for (const socket of probesNeverUsed) socket.destroy();
         // The webhook first (it drains), then the probes, which keep answering "not ready" meanwhile.
         await app.close();
         await probeApp?.close();
@@ -214,6 +222,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return closing;
     },
   };
+}
+
+/** The server's open connections that have not carried a request yet (`event`: when a connection is usable). */
+function connectionsWithoutRequests(server: EventEmitter, event: 'secureConnection' | 'connection'): Set<Socket> {
+  const unused = new Set<Socket>();
+  server.on(event, (socket: Socket) => {
+    unused.add(socket);
+    socket.once('close', () => unused.delete(socket));
+  });
+  server.on('request', (req: { socket: Socket }) => unused.delete(req.socket));
+  return unused;
 }
 
 /** fastify logs one line per bound address; ours below says it once, with the settings. */

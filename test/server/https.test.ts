@@ -243,6 +243,12 @@ t.test('close() while a request is in flight: it is answered (with Connection: c
 });
 
 t.test('by default (HOST unset) both listeners answer on IPv4 and IPv6, for IPv6-only clusters', async (t) => {
+  const { createServer } = await import('node:net');
+  const ipv6 = await new Promise<boolean>((resolve) => {
+    const probe = createServer().once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+  if (!ipv6) return t.skip('this host has no IPv6 loopback (the server falls back to 0.0.0.0: tested below)');
   const ts = await startTestServer({ env: { HOST: '' }, probes: true });
   t.teardown(() => ts.close());
   const port = Number(new URL(ts.url).port);
@@ -262,6 +268,20 @@ t.test('by default (HOST unset) both listeners answer on IPv4 and IPv6, for IPv6
     );
     t.equal(ready, 200, `probes over ${address}`);
   }
+});
+
+t.test('shutdown does not wait for a connection that never carried a request (Go keeps such spares)', async (t) => {
+  const ts = await startTestServer({ env: { DB_ACCESS_DRAIN_SECONDS: '1' } });
+  t.teardown(() => ts.close());
+  const spare = await new Promise<import('node:tls').TLSSocket>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: Number(new URL(ts.url).port), ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const closedBy = new Promise<number>((resolve) => spare.once('close', () => resolve(Date.now())));
+  const started = Date.now();
+  await ts.server.close();
+  t.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms (the header timeout is 100 s)`);
+  t.ok((await closedBy) - started < 5_000, 'the spare connection was closed');
 });
 
 t.test('"::" on a host without IPv6 falls back to 0.0.0.0; other hosts and other errors are not retried', async (t) => {
