@@ -74,7 +74,9 @@ export interface ClusterStore extends SecretProviderClassStore {
 interface CacheEntry {
   readonly fingerprint: string;
   readonly state: 'ok' | 'foreign';
-  /** When the API last confirmed it (or a background re-check was started). */
+  /** When the API last confirmed it: the entry expires a TTL after this, whatever re-checks are started. */
+  readonly confirmedAt: number;
+  /** When it was last confirmed or a background re-check was started. */
   readonly checkedAt: number;
 }
 
@@ -138,7 +140,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   }
 
   function cacheSet(key: string, fp: string, state: CacheEntry['state']): void {
-    cache.set(key, { fingerprint: fp, state, checkedAt: now() }, state === 'ok' ? cacheTtlMs : foreignTtlMs);
+    const at = now();
+    cache.set(key, { fingerprint: fp, state, confirmedAt: at, checkedAt: at }, state === 'ok' ? cacheTtlMs : foreignTtlMs);
   }
 
   /** Per-request options that make the generated fetch client stop when `signal` aborts. */
@@ -323,7 +326,9 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   function remembered(desired: SecretProviderClass, key: string, fp: string, dryRun: boolean): EnsureResult | undefined {
     const hit = cacheGet(key, fp);
     if (hit?.state === 'ok' && !dryRun && now() - hit.checkedAt >= recheckAfterMs) {
-      cache.set(key, { ...hit, checkedAt: now() }, cacheTtlMs); // one re-check per interval, however many pods ask
+      // One re-check per interval, however many pods ask. The expiry stays: only a success renews it, so a re-check
+      // that keeps failing (RBAC revoked, API down) lets the entry expire and the next admission sees the error.
+      cache.set(key, { ...hit, checkedAt: now() }, hit.confirmedAt + cacheTtlMs - now());
       const { result } = flights.join(
         flightKey(key, false, fp),
         {

@@ -530,6 +530,21 @@ t.test('a failed re-check keeps the cached answer, is logged once, and is tried 
   t.equal(logs.filter((l) => l.level === 'warn').length, 1);
 });
 
+t.test('re-checks that keep failing do not keep the entry alive: it expires a TTL after the last success', async (t) => {
+  let clock = 1_000_000;
+  const { api, store, logs } = await setup(t, { cacheTtlMs: 300_000, recheckAfterMs: 60_000, now: () => clock });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  api.failNext(100, 403); // RBAC revoked
+  for (let minute = 1; minute <= 4; minute++) {
+    clock += 60_000;
+    t.same(store.known(desired()), { outcome: 'cached' }, `minute ${minute}: still cached`);
+    await eventually(() => logs.filter((l) => l.level === 'warn').length === minute, `re-check ${minute} failed`);
+  }
+  clock += 60_000; // five minutes after the create, the last success
+  t.equal(store.known(desired()), undefined, 'expired: the next admission asks the API itself');
+  await t.rejects(store.ensure(desired(), wet()), /403/, 'and sees the error');
+});
+
 t.test('known(): the cache answer without any I/O, and nothing when the API must be asked', async (t) => {
   let clock = 1_000_000;
   const { api, store, calls } = await setup(t, { cacheTtlMs: 60_000, now: () => clock });
