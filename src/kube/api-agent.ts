@@ -11,6 +11,8 @@ export interface ApiAgent {
   current(): Dispatcher | undefined;
   /** Re-reads the TLS files now; true when they changed and a new Agent took over (the old one finishes its calls). */
   reload(): boolean;
+  /** Counts the Agents built: a call that failed on an older one may be retried on the current one. */
+  readonly generation: number;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export function createApiAgent(kc: KubeConfig, options: ApiAgentOptions = {}): A
   let seen = tlsFiles(kc);
   let agent = keepAliveDispatcher(kc);
   let checkedAt = now();
+  let generation = 0;
 
   function reload(): boolean {
     checkedAt = now();
@@ -58,6 +61,7 @@ export function createApiAgent(kc: KubeConfig, options: ApiAgentOptions = {}): A
     seen = files;
     const old = agent;
     agent = next;
+    generation++;
     void old?.close().catch(() => {}); // lets its calls in progress finish
     return true;
   }
@@ -68,6 +72,9 @@ export function createApiAgent(kc: KubeConfig, options: ApiAgentOptions = {}): A
       return agent;
     },
     reload,
+    get generation() {
+      return generation;
+    },
     close: () => agent?.close() ?? Promise.resolve(),
   };
 }

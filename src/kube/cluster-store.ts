@@ -2,6 +2,7 @@
 // Warm path: a TTL cache answers without a call. Cold path: one flight per object, bounded by the callers' deadlines.
 import { ApiException, CustomObjectsApi, KubeConfig, Observable } from '@kubernetes/client-node';
 import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { setMaxListeners } from 'node:events';
 import { untilAborted } from '../abort.ts';
 import { createApiAgent, TLS_TRUST_ERRORS } from './api-agent.ts';
 import { SingleFlight, type Flight } from '../single-flight.ts';
@@ -92,6 +93,10 @@ interface CallFailure {
 }
 
 const NEVER_ABORTED = new AbortController().signal;
+// Every background re-check listens on it until it settles; many at once are not a leak.
+setMaxListeners(0, NEVER_ABORTED);
+
+const RETRY_ON_NEW_AGENT: ReadonlySet<string> = new Set([...TLS_TRUST_ERRORS, 'UND_ERR_CLOSED']);
 
 /** Dry runs must not share a flight with writers (and vice versa), nor different desired versions. */
 function flightKey(key: string, dryRun: boolean, fp: string): string {
@@ -145,7 +150,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   }
 
   /** Per-request options that make the generated fetch client stop when `signal` aborts. */
-  function withSignal(signal: AbortSignal): ConfigurationOptions {
+  function withSignal(signal: AbortSignal, used: { generation: number }): ConfigurationOptions {
     return {
       middleware: [
         {
@@ -153,6 +158,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
             ctx.setSignal(signal);
             // Replaces the Agent client-node made for this one request (a new TLS connection per call).
             const dispatcher = agent.current();
+            used.generation = agent.generation;
             if (dispatcher !== undefined) ctx.setDispatcher(dispatcher);
             return new Observable(Promise.resolve(ctx));
           },
@@ -189,10 +195,11 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     expected: (failure: CallFailure) => KubeCallResult | undefined,
   ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
     const verb = ACTION_VERB[action];
-    let reloadedTls = false;
+    let retriedOnNewAgent = false;
     for (let attempt = 0; ; attempt++) {
+      const used = { generation: agent.generation };
       try {
-        const value = await untilAborted(request(withSignal(flight.signal)), flight.signal);
+        const value = await untilAborted(request(withSignal(flight.signal, used)), flight.signal);
         onCall(verb, 'ok');
         return { ok: true, value };
       } catch (err) {
@@ -203,10 +210,15 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
           return { ok: false, failure };
         }
         onCall(verb, 'error');
-        // A rotated cluster CA or client certificate: read the files again now, and retry once if they changed.
-        if (!reloadedTls && failure.networkCode !== undefined && TLS_TRUST_ERRORS.has(failure.networkCode)) {
-          reloadedTls = true;
-          if (agent.reload()) continue;
+        // A rotated cluster CA or client certificate: read the files again now, and retry once on a newer Agent
+        // (this call's, or one another call built meanwhile). A call that took the old Agent just before it was
+        // replaced fails as closed: retried the same way.
+        if (!retriedOnNewAgent && failure.networkCode !== undefined && RETRY_ON_NEW_AGENT.has(failure.networkCode)) {
+          if (TLS_TRUST_ERRORS.has(failure.networkCode)) agent.reload();
+          if (agent.generation !== used.generation) {
+            retriedOnNewAgent = true;
+            continue;
+          }
         }
         const wait = failure.retryAfterSeconds;
         const throttled = failure.status === 429 || (failure.status === 503 && wait !== undefined);

@@ -735,6 +735,18 @@ t.test('the cluster CA rotates: the first call that fails to verify re-reads ca.
   t.same(calls.slice(2), ['get:error', 'get:not-found', 'create:ok'], 'one failed read, then the retry on a new connection');
 });
 
+t.test('calls failing together on the old CA are all retried, not only the one that re-read the files', async (t) => {
+  const { api, store, calls, writeCa } = await caFileSetup(t);
+  t.same(await store.ensure(desired('before'), wet()), { outcome: 'created' });
+  const next = await createTestCa('cluster CA year 2');
+  await api.rotateCa(next);
+  writeCa(next.cert);
+  const apps = ['one', 'two', 'three', 'four'];
+  const results = await Promise.all(apps.map((app) => store.ensure(desired(app), wet())));
+  t.same(results, apps.map(() => ({ outcome: 'created' })), 'every pod of the rollout is admitted');
+  t.equal(calls.filter((c) => c === 'create:ok').length, 1 + apps.length);
+});
+
 t.test('ca.crt is also compared on a timer, so a CA bundle that grows is used before anything fails', async (t) => {
   let clock = 1_000_000;
   const { api, store, calls, writeCa } = await caFileSetup(t, { tlsRecheckMs: 30_000, now: () => clock });
