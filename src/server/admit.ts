@@ -170,7 +170,8 @@ async function inject(
     if (deps.onKubeError === 'deny') {
       log.decision = 'deny';
       log.reason = 'secretproviderclass-error';
-      const transient = ensured.status === undefined || ensured.status >= 500 || ensured.status === 429;
+      // Worth retrying the pod: no answer, the API's own trouble, throttling, or another writer (409).
+      const transient = ensured.status === undefined || ensured.status >= 500 || ensured.status === 429 || ensured.status === 409;
       const review = denyResponse(
         uid,
         transient ? 503 : 500,

@@ -134,4 +134,9 @@ t.test("a store failure's denial says what to check once: the store's own hint, 
 
   const bare = await admit(request(), OPTIONS, failing(Object.assign(new Error('socket hang up'), { status: 503 })));
   t.match(bare.review.response.status?.message, /socket hang up; check the Kubernetes API server's health and load/);
+
+  // A storm of 409s says "retry the pod": a transient failure (503), not an internal one (500), like 429 and 5xx.
+  const conflict = await admit(request(), OPTIONS, failing(new SecretProviderClassError('updating SecretProviderClass a/b: still conflicting after 4 attempts (409): another writer keeps changing it', 409)));
+  t.equal(conflict.review.response.status?.code, 503);
+  t.equal(crd.review.response.status?.code, 500, 'a missing CRD is not transient');
 });
