@@ -608,6 +608,7 @@ t.test('helm enforces values.schema.json and the chart guards', async (t) => {
     ['a string for a number', ['--set', 'webhook.timeoutSeconds=abc'], /at '\/webhook\/timeoutSeconds': got string, want integer/],
     ['an unknown TLS mode', ['--set', 'tls.mode=manual'], /at '\/tls\/mode'/],
     ['a grace period that kills in-flight admissions', ['--set', 'terminationGracePeriodSeconds=15'], /terminationGracePeriodSeconds must be greater than/],
+    ['no ServiceAccount created and none named', ['--set', 'serviceAccount.create=false'], /at '\/serviceAccount\/name': minLength/],
     // A pod label the chart sets already would be a duplicate key; the last one wins, so the webhook's pods could lose
     // the label its objectSelector excludes, or stop matching the Deployment's selector.
     ['a pod label that replaces the objectSelector label', ['--set', 'podLabels.db-access/component=other'], /invalid propertyName 'db-access\/component'/],

@@ -43,7 +43,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "db-access-webhook.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
-{{- default "default" .Values.serviceAccount.name }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false: the chart binds its ClusterRole to that ServiceAccount, never to the namespace's default one" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
 
