@@ -58,6 +58,8 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
     ['existingSecret mode without a name', { tls: { mode: 'existingSecret', existingSecret: { name: '', caBundle: '-----BEGIN CERTIFICATE-----\nx\n' } } }],
     ['existingSecret mode with a base64 caBundle', { tls: { mode: 'existingSecret', existingSecret: { name: 's', caBundle: 'LS0tLS1CRUdJTg==' } } }],
     ['malformed IRSA role ARN', { serviceAccount: { awsRoleArn: 'db-access-webhook' } }],
+    ['a PodDisruptionBudget that allows no disruption at all', { podDisruptionBudget: { maxUnavailable: '0%' } }],
+    ['an extra env var with both value and valueFrom', { extraEnv: [{ name: 'X', value: 'a', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }],
     ['no ServiceAccount created and none named (the binding would go to "default")', { serviceAccount: { create: false, name: '' } }],
     ['an opt-out label whose name is over 63 characters', { webhook: { namespaceOptOutLabel: `db-access/${'x'.repeat(64)}` } }],
     ['non-string pod annotation', { podAnnotations: { a: 1 } }],
