@@ -196,6 +196,28 @@ t.test('the other knobs render valid objects too', async (t) => {
     },
     { name: 'a 53-character release name, cert-manager', options: { release: longRelease }, check: () => {} },
     {
+      // YAML 1.1, which helm's parser speaks, reads these bare words as booleans and numbers: names must be quoted.
+      name: 'names YAML would read as booleans or numbers: release "on", namespace "off", fullnameOverride "no"',
+      options: {
+        release: 'on',
+        namespace: 'off',
+        variant: 'ci/self-signed-values.yaml',
+        args: ['--set', 'fullnameOverride=no', '--set', 'nameOverride=yes', '--set-string', 'webhook.namespaceOptOutLabel=on', '--set-string', 'priorityClassName=true'],
+      },
+      check: (r) => {
+        for (const o of r.objects) {
+          const metadata = obj(o['metadata']);
+          t.equal(typeof metadata['name'], 'string', `${String(o['kind'])}: name is a string`);
+          if ('namespace' in metadata) t.equal(metadata['namespace'], 'off', `${String(o['kind'])}: namespace`);
+          for (const [k, v] of Object.entries(obj(metadata['labels']))) t.equal(typeof v, 'string', `${String(o['kind'])}: label ${k}`);
+        }
+        t.equal(nameOf(parts(r).service), 'no');
+        const keys = list(obj(parts(r).webhook['namespaceSelector'])['matchExpressions']).map((e) => e['key']);
+        t.ok(keys.includes('on'), 'the opt-out label key stays the string "on"');
+        t.equal(parts(r).podSpec['priorityClassName'], 'true');
+      },
+    },
+    {
       name: 'no ServiceAccount, no RBAC, no PDB, no spread, one replica, custom affinity, extras',
       options: {
         kubeVersion: '1.29.0',
@@ -239,7 +261,7 @@ t.test('the other knobs render valid objects too', async (t) => {
   ];
   const results = await pool(POOL, knobs.map((k) => () => render(k.options)));
   knobs.forEach((k, i) => {
-    checkRender(t, results[i]!, k.name);
+    checkRender(t, results[i]!, k.name, k.options?.namespace);
     k.check(results[i]!);
   });
 });

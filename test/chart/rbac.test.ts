@@ -36,7 +36,7 @@ t.test('the binding gives that role to the chart ServiceAccount only', async (t)
   const subjects = binding?.['subjects'] as Record<string, unknown>[];
   t.equal(subjects.length, 1);
   t.equal(subjects[0]?.['kind'], 'ServiceAccount');
-  t.match(readTemplate('clusterrole.yaml'), /name: \{\{ include "db-access-webhook\.serviceAccountName" \. \}\}\n\s+namespace: \{\{ \.Release\.Namespace \}\}/);
+  t.match(readTemplate('clusterrole.yaml'), /name: \{\{ include "db-access-webhook\.serviceAccountName" \. \| quote \}\}\n\s+namespace: \{\{ \.Release\.Namespace \| quote \}\}/);
 });
 
 t.test('the grant covers what the server actually calls', async (t) => {

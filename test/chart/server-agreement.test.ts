@@ -165,8 +165,8 @@ t.test('ports and port names line up: container, Service, webhook, NetworkPolicy
   const target = obj(obj(list(config?.['webhooks'])[0]?.['clientConfig'])['service']);
   t.equal(target['port'], servicePorts[0]?.['port'], 'the webhook calls the Service https port');
   // Same name expression on both sides: the Service the webhook calls is the chart's Service.
-  t.equal(actionBody(actionOf(serviceSkeleton, obj(service['metadata'])['name']) ?? ''), 'include "db-access-webhook.fullname" .');
-  t.equal(actionBody(actionOf(webhookSkeleton, target['name']) ?? ''), '$fullname');
+  t.equal(actionBody(actionOf(serviceSkeleton, obj(service['metadata'])['name']) ?? ''), 'include "db-access-webhook.fullname" . | quote');
+  t.equal(actionBody(actionOf(webhookSkeleton, target['name']) ?? ''), '$fullname | quote');
   t.match(readTemplate('mutatingwebhookconfiguration.yaml'), '{{- $fullname := include "db-access-webhook.fullname" . }}');
   t.match(readTemplate('service.yaml'), /selector:\n\s+\{\{- include "db-access-webhook\.selectorLabels" \. \| nindent 4 \}\}/, 'Service selects the pods');
   t.match(readTemplate('deployment.yaml'), /labels:\n\s+\{\{- include "db-access-webhook\.selectorLabels" \. \| nindent 8 \}\}/, 'pods carry the selector labels');

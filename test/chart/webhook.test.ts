@@ -87,8 +87,8 @@ t.test('clientConfig: the chart Service, path /mutate, caBundle per TLS mode', a
   const service = clientConfig['service'] as Record<string, unknown>;
   t.equal(service['path'], '/mutate');
   t.equal(service['port'], (values['service'] as Record<string, unknown>)['port']);
-  t.equal(actionBody(actionOf(s, service['name']) ?? ''), '$fullname');
-  t.equal(actionBody(actionOf(s, service['namespace']) ?? ''), '.Release.Namespace');
+  t.equal(actionBody(actionOf(s, service['name']) ?? ''), '$fullname | quote');
+  t.equal(actionBody(actionOf(s, service['namespace']) ?? ''), '.Release.Namespace | quote');
   t.match(source, '{{- $fullname := include "db-access-webhook.fullname" . }}');
   t.same(controlStackAt(source, 'caBundle: {{ $caBundle }}'), ['if $caBundle'], 'set only when known (not in cert-manager mode)');
   t.same(controlStackAt(source, 'cert-manager.io/inject-ca-from'), ['if eq .Values.tls.mode "certManager"']);

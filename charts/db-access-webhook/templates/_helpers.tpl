@@ -34,8 +34,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Selector labels: stable across upgrades (a Deployment selector is immutable). */}}
 {{- define "db-access-webhook.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "db-access-webhook.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "db-access-webhook.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end }}
 
 {{/* The ServiceAccount the pods run as. */}}
