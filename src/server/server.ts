@@ -182,8 +182,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     `db-access-webhook listening on ${url}/mutate`,
   );
 
-  const neverUsed = connectionsWithoutRequests(app.server, 'secureConnection');
-  const probesNeverUsed = probeApp ? connectionsWithoutRequests(probeApp.server, 'connection') : new Set<Socket>();
+  const spares = [spareConnections(app.server, 'secureConnection'), ...(probeApp ? [spareConnections(probeApp.server, 'connection')] : [])];
 
   let closing: Promise<void> | undefined;
   return {
@@ -210,9 +209,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await new Promise((resolve) => setTimeout(resolve, config.drainMs));
         logger.info({}, 'no new connections; finishing requests in flight');
         // Node closes idle connections only once they have carried a request; one that never did (Go keeps such
-        // spares) would hold close() until the 100 s header timeout, past the pod's grace period.
-        for (const socket of neverUsed) socket.destroy();
-        for (const socket of probesNeverUsed) socket.destroy();
+        // spares) would hold close() until the 100 s header timeout, past the pod's grace period. A POST sent on a
+        // spare at this very moment fails like one on any closed connection: the drain made that unlikely.
+        for (const s of spares) s.closeAll();
         // The webhook first (it drains), then the probes, which keep answering "not ready" meanwhile.
         await app.close();
         await probeApp?.close();
@@ -224,15 +223,29 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   };
 }
 
-/** The server's open connections that have not carried a request yet (`event`: when a connection is usable). */
-function connectionsWithoutRequests(server: EventEmitter, event: 'secureConnection' | 'connection'): Set<Socket> {
+/**
+ * The server's open connections that have not carried a request yet (`event`: when a connection is usable).
+ * `closeAll` destroys them. On the TLS listener it also destroys every connection whose handshake completes later:
+ * it was already connected when the listener closed, and it would be a spare too.
+ */
+function spareConnections(server: EventEmitter, event: 'secureConnection' | 'connection'): { closeAll(): void } {
   const unused = new Set<Socket>();
+  let closing = false;
   server.on(event, (socket: Socket) => {
+    if (closing && event === 'secureConnection') {
+      socket.destroy();
+      return;
+    }
     unused.add(socket);
     socket.once('close', () => unused.delete(socket));
   });
   server.on('request', (req: { socket: Socket }) => unused.delete(req.socket));
-  return unused;
+  return {
+    closeAll() {
+      closing = true;
+      for (const socket of unused) socket.destroy();
+    },
+  };
 }
 
 /** fastify logs one line per bound address; ours below says it once, with the settings. */

@@ -287,6 +287,24 @@ t.test('shutdown does not wait for a connection that never carried a request (Go
   t.ok((await closedBy) - started < 5_000, 'the spare connection was closed');
 });
 
+t.test('nor for one whose TLS handshake completes after the spares were closed', async (t) => {
+  const ts = await startTestServer({ env: { DB_ACCESS_DRAIN_SECONDS: '1' } });
+  t.teardown(() => ts.close());
+  const port = Number(new URL(ts.url).port);
+  // Connected before shutdown, TLS started only after the drain: the listener has closed by then.
+  const raw = netConnect({ host: '127.0.0.1', port });
+  await new Promise((resolve) => raw.once('connect', resolve));
+  const started = Date.now();
+  const closing = ts.server.close();
+  await sleep(1_300);
+  const tlsSocket = connect({ socket: raw, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' });
+  tlsSocket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => tlsSocket.once('close', () => resolve()));
+  await closing;
+  t.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms (the header timeout is 100 s)`);
+  await closed;
+});
+
 t.test('"::" on a host without IPv6 falls back to 0.0.0.0; other hosts and other errors are not retried', async (t) => {
   const Fastify = (await import('fastify')).default;
   const app = Fastify();
