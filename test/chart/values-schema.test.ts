@@ -60,7 +60,7 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
     ['malformed IRSA role ARN', { serviceAccount: { awsRoleArn: 'db-access-webhook' } }],
     ['a PodDisruptionBudget that allows no disruption at all', { podDisruptionBudget: { maxUnavailable: '0%' } }],
     ['an extra env var with both value and valueFrom', { extraEnv: [{ name: 'X', value: 'a', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }],
-    ['no ServiceAccount created and none named (the binding would go to "default")', { serviceAccount: { create: false, name: '' } }],
+    ['no ServiceAccount created and none named (the binding would go to "default")', { serviceAccount: { create: false, name: '' }, rbac: { create: true } }],
     ['an opt-out label whose name is over 63 characters', { webhook: { namespaceOptOutLabel: `db-access/${'x'.repeat(64)}` } }],
     ['non-string pod annotation', { podAnnotations: { a: 1 } }],
     ['extraEnv without a name', { extraEnv: [{ value: 'x' }] }],
@@ -158,4 +158,12 @@ t.test('label keys: a 63-character name, with or without a prefix, is accepted',
   for (const key of ['db-access/injection', `db-access/${'x'.repeat(63)}`, 'x'.repeat(63), 'team.example.com/db_access.opt-out']) {
     t.same(errorsOf(mergeValues(defaults, { webhook: { namespaceOptOutLabel: key } })), [], key);
   }
+});
+
+t.test('without a ServiceAccount and without RBAC from the chart, no name is needed (nothing is bound)', async (t) => {
+  t.same(errorsOf(mergeValues(defaults, { serviceAccount: { create: false, name: '' }, rbac: { create: false } })), []);
+});
+
+t.test('an extra env var may carry an empty value beside valueFrom, as the apiserver allows', async (t) => {
+  t.same(errorsOf(mergeValues(defaults, { extraEnv: [{ name: 'X', value: '', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] })), []);
 });

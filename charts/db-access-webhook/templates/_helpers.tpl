@@ -43,7 +43,11 @@ app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "db-access-webhook.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
-{{- required "serviceAccount.name is required when serviceAccount.create is false: the chart binds its ClusterRole to that ServiceAccount, never to the namespace's default one" .Values.serviceAccount.name }}
+{{- if .Values.rbac.create }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false and rbac.create is true: the chart binds its ClusterRole to that ServiceAccount, never to the namespace's default one" .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
 {{- end }}
 {{- end }}
 
