@@ -196,7 +196,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
     const verb = ACTION_VERB[action];
     let retriedOnNewAgent = false;
-    for (let attempt = 0; ; attempt++) {
+    let throttleRetries = 0;
+    for (;;) {
       const used = { generation: agent.generation };
       try {
         const value = await untilAborted(request(withSignal(flight.signal, used)), flight.signal);
@@ -222,7 +223,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         }
         const wait = failure.retryAfterSeconds;
         const throttled = failure.status === 429 || (failure.status === 503 && wait !== undefined);
-        if (throttled && attempt < maxThrottleRetries) {
+        if (throttled && throttleRetries < maxThrottleRetries) {
+          throttleRetries++;
           const waitMs = Math.max(0, (wait ?? 1) * 1000);
           if (now() + waitMs < flight.deadline) {
             await sleep(waitMs, flight.signal).catch((e: unknown) => {
