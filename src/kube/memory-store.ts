@@ -85,8 +85,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     return { outcome: 'updated' };
   }
 
+  /** The answer that needs no change: the object is right, or it is someone else's. */
+  function known(desired: SecretProviderClass): EnsureResult | undefined {
+    if (!desired?.metadata?.namespace || !desired.metadata.name) return undefined;
+    const existing = objects.get(keyOf(desired));
+    if (existing === undefined) return undefined;
+    if (!isOurs(existing)) return { outcome: 'foreign', warning: foreignWarning(desired) };
+    return matchesDesired(existing, desired) ? { outcome: 'cached' } : undefined;
+  }
+
   return {
     ensure,
+    known,
     get(namespace, name) {
       const obj = objects.get(`${namespace}/${name}`);
       return obj === undefined ? undefined : structuredClone(obj);

@@ -83,3 +83,16 @@ t.test('bounded: the oldest object is dropped', async (t) => {
 t.test('initial objects need a namespace and a name', async (t) => {
   t.throws(() => createMemoryStore({ initial: [{ metadata: { name: 'x' } }] }), TypeError);
 });
+
+t.test('known(): what ensure would answer without a change, and nothing when ensure must act', async (t) => {
+  const foreign = { ...desired('legacy'), metadata: { ...desired('legacy').metadata, labels: { team: 'x' } } };
+  const store = createMemoryStore({ initial: [foreign] });
+  t.equal(store.known?.(desired(), false), undefined, 'missing: ensure must create it');
+  await store.ensure(desired(), opts());
+  t.same(store.known?.(desired(), false), { outcome: 'cached' });
+  t.same(store.known?.(desired(), false), await store.ensure(desired(), opts()), 'the same answer as ensure');
+  t.equal(store.known?.(desired('orders', 'eu-west-1'), false), undefined, 'different: ensure must update it');
+  const legacy = store.known?.(desired('legacy'), false);
+  t.same(legacy, await store.ensure(desired('legacy'), opts()), 'foreign, with the same warning as ensure');
+  t.equal(legacy?.outcome, 'foreign');
+});
