@@ -55,3 +55,11 @@ export function escapeUnsafeText(text: string): string {
 export function oneLine(text: string): string {
   return escapeUnsafeText(text.replace(/[\u0000-\u001f\u007f]+/g, ' '));
 }
+
+/**
+ * Text from a request or an error, fit for a log field or a header: one line (oneLine), at most `max` characters.
+ * pino escapes only C0 in log lines; C1, separators and bidi controls would reach an operator's terminal.
+ */
+export function printable(text: string, max: number): string {
+  return clip(oneLine(text), max);
+}

@@ -1,6 +1,6 @@
 // Builds AdmissionReview answers. Every answer has the same apiVersion/kind and echoes request.uid.
 import type { PatchOperation } from '../engine/types.ts';
-import { clip, escapeUnsafeText, oneLine } from '../text.ts';
+import { escapeUnsafeText, printable } from '../text.ts';
 import {
   ADMISSION_API_VERSION,
   ADMISSION_KIND,
@@ -51,7 +51,7 @@ function warningsField(warnings: readonly string[]): { warnings?: string[] } {
   const kept: string[] = [];
   for (const w of warnings) {
     if (typeof w !== 'string' || w === '') continue;
-    const cut = clip(oneLine(w), MAX_HEADER_WARNING_LENGTH);
+    const cut = printable(w, MAX_HEADER_WARNING_LENGTH);
     if (!kept.includes(cut)) kept.push(cut);
   }
   return kept.length > 0 ? { warnings: kept } : {};

@@ -3,7 +3,8 @@
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DescribeSecretCommandOutput, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { SingleFlight } from '../single-flight.ts';
-import { clip, MAX_WARNING_LENGTH } from '../text.ts';
+// Preflight messages become warnings or denial details: as short as the engine's.
+import { warning } from '../text.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import type { PreflightResult, PreflightStatus, SecretPreflight } from './types.ts';
 
@@ -52,11 +53,6 @@ export interface Preflight extends SecretPreflight {
 
 const silent: PreflightLogger = { info() {}, warn() {}, debug() {} };
 
-/** Preflight messages become warnings or denial details. */
-function short(text: string): string {
-  return clip(text, MAX_WARNING_LENGTH);
-}
-
 /** Client defaults: few attempts and hard socket timeouts, so the SDK itself cannot outlast the admission. */
 export function preflightClientConfig(region: string, timeoutMs: number, extra: SecretsManagerClientConfig = {}): SecretsManagerClientConfig {
   const handlerDefaults = {
@@ -99,7 +95,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
     if (out.DeletedDate !== undefined) {
       return {
         status: 'scheduled-for-deletion',
-        message: short(`Secrets Manager secret ${secretId} is scheduled for deletion; restore it (RestoreSecret) first`),
+        message: warning(`Secrets Manager secret ${secretId} is scheduled for deletion; restore it (RestoreSecret) first`),
       };
     }
     if (orgTagKey !== undefined) {
@@ -108,7 +104,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
       if (tag !== undefined && tag.Value !== organization) {
         return {
           status: 'tag-mismatch',
-          message: short(`Secrets Manager secret ${secretId} has tag ${orgTagKey}=${tag.Value ?? ''}, expected ${organization}`),
+          message: warning(`Secrets Manager secret ${secretId} has tag ${orgTagKey}=${tag.Value ?? ''}, expected ${organization}`),
         };
       }
     }
@@ -120,7 +116,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
     if (name === 'ResourceNotFoundException') {
       return {
         status: 'missing',
-        message: short(`Secrets Manager secret ${secretId} does not exist in ${region}; create it or check the environment`),
+        message: warning(`Secrets Manager secret ${secretId} does not exist in ${region}; create it or check the environment`),
       };
     }
     let why: string;
@@ -142,7 +138,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
       why = `Secrets Manager error (${name || 'unknown'})`;
     }
     // The reason first: if the message must be clipped, the secret name (known from the pod) goes, not the hint.
-    return { status: 'unavailable', message: short(`preflight skipped: ${why} (${secretId})`) };
+    return { status: 'unavailable', message: warning(`preflight skipped: ${why} (${secretId})`) };
   }
 
   async function describe(secretId: string, organization: string, signal: AbortSignal): Promise<PreflightResult> {
@@ -190,7 +186,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
   }
 
   function timedOut(secretId: string): PreflightResult {
-    return { status: 'unavailable', message: short(`preflight skipped: Secrets Manager did not answer in time (${secretId})`) };
+    return { status: 'unavailable', message: warning(`preflight skipped: Secrets Manager did not answer in time (${secretId})`) };
   }
 
   function answer(result: PreflightResult, source: PreflightSource): PreflightResult {

@@ -3,7 +3,7 @@
 // SecretProviderClass exists and runs the Secrets Manager preflight, both within the apiserver's deadline.
 // It never throws: every failure becomes an admission answer (a denial with a message, or a warning).
 import { allowResponse, denyResponse, patchResponse } from '../admission/respond.ts';
-import { clip, oneLine } from '../text.ts';
+import { printable } from '../text.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from '../admission/types.ts';
 import type { PreflightResult, SecretPreflight } from '../aws/types.ts';
 import type { OnKubeError, PreflightMode } from '../config.ts';
@@ -264,7 +264,6 @@ async function askAdapters(
   }
 }
 
-
 function preflightText(status: PreflightResult['status'], secretId: string): string {
   switch (status) {
     case 'missing':
@@ -306,8 +305,3 @@ function shortString(value: unknown): string | undefined {
   return printable(value, 253);
 }
 
-/** Text from the request or an error, fit for a log field or a warning: one line, no terminal controls, bounded.
- * pino escapes only C0; C1, separators and bidi controls would reach the operator's terminal. */
-function printable(text: string, max: number): string {
-  return clip(oneLine(text), max);
-}
