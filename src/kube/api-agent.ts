@@ -38,29 +38,23 @@ export const TLS_TRUST_ERRORS: ReadonlySet<string> = new Set([
 export function createApiAgent(kc: KubeConfig, options: ApiAgentOptions = {}): ApiAgent {
   const recheckMs = options.recheckMs ?? 30_000;
   const now = options.now ?? Date.now;
-  let seen = tlsFiles(kc);
-  let agent = keepAliveDispatcher(kc);
+  let material = readTlsMaterial(kc);
+  let agent = keepAliveDispatcher(kc, material);
   let checkedAt = now();
   let generation = 0;
 
   function reload(): boolean {
     checkedAt = now();
-    let files: string;
+    let next: TlsMaterial;
     try {
-      files = tlsFiles(kc);
+      next = readTlsMaterial(kc);
     } catch {
-      return false; // unreadable mid-rotation: keep what works, look again later
+      return false; // unreadable or empty mid-rotation: keep what works, look again later
     }
-    if (files === seen) return false;
-    let next: Dispatcher | undefined;
-    try {
-      next = keepAliveDispatcher(kc);
-    } catch {
-      return false; // a file vanished between the two reads
-    }
-    seen = files;
+    if (sameMaterial(next, material)) return false;
+    material = next;
     const old = agent;
-    agent = next;
+    agent = keepAliveDispatcher(kc, next);
     generation++;
     void old?.close().catch(() => {}); // lets its calls in progress finish
     return true;
@@ -79,21 +73,29 @@ export function createApiAgent(kc: KubeConfig, options: ApiAgentOptions = {}): A
   };
 }
 
+interface TlsMaterial {
+  readonly ca: Buffer | undefined;
+  readonly cert: Buffer | undefined;
+  readonly key: Buffer | undefined;
+}
+
 /**
- * The contents of the TLS files the kubeconfig names (inline data never changes), to notice a rotation. Throws
- * for an empty one: caught mid-write (the kubelet swaps files atomically, other writers may not).
+ * The CA, client certificate and key the kubeconfig names, as client-node reads them (a file wins over inline
+ * data). Throws for an empty file: caught mid-write (the kubelet swaps files atomically, other writers may not).
  */
-function tlsFiles(kc: KubeConfig): string {
+function readTlsMaterial(kc: KubeConfig): TlsMaterial {
   const cluster = kc.getCurrentCluster();
   const user = kc.getCurrentUser();
-  return [cluster?.caFile, user?.certFile, user?.keyFile]
-    .map((file) => {
-      if (!file) return '';
-      const content = fs.readFileSync(file);
-      if (content.length === 0) throw new Error(`${file} is empty`);
-      return content.toString('base64');
-    })
-    .join('\u0000');
+  return {
+    ca: fileOrData(cluster?.caFile, cluster?.caData),
+    cert: fileOrData(user?.certFile, user?.certData),
+    key: fileOrData(user?.keyFile, user?.keyData),
+  };
+}
+
+function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
+  const same = (x: Buffer | undefined, y: Buffer | undefined) => (x === undefined ? y === undefined : y !== undefined && x.equals(y));
+  return same(a.ca, b.ca) && same(a.cert, b.cert) && same(a.key, b.key);
 }
 
 /**
@@ -103,7 +105,7 @@ function tlsFiles(kc: KubeConfig): string {
  * applied per request by client-node (the in-cluster token file is re-read as before). Proxies and plain HTTP keep
  * client-node's own dispatcher (undefined here).
  */
-export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
+function keepAliveDispatcher(kc: KubeConfig, material: TlsMaterial): Dispatcher | undefined {
   const cluster = kc.getCurrentCluster();
   const user = kc.getCurrentUser();
   // client-node applies no TLS options at all without a user; neither do we. An exec credential plugin may return
@@ -112,12 +114,9 @@ export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
   const agentOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean; servername?: string } = {};
   if (cluster.skipTLSVerify) agentOptions.rejectUnauthorized = false;
   if (cluster.tlsServerName) agentOptions.servername = cluster.tlsServerName;
-  const ca = fileOrData(cluster.caFile, cluster.caData);
-  if (ca) agentOptions.ca = ca;
-  const cert = fileOrData(user.certFile, user.certData);
-  if (cert) agentOptions.cert = cert;
-  const key = fileOrData(user.keyFile, user.keyData);
-  if (key) agentOptions.key = key;
+  if (material.ca) agentOptions.ca = material.ca;
+  if (material.cert) agentOptions.cert = material.cert;
+  if (material.key) agentOptions.key = material.key;
   let dispatcherOptions: ReturnType<KubeConfig['createDispatcherOptions']>;
   try {
     dispatcherOptions = kc.createDispatcherOptions(cluster, agentOptions);
@@ -129,7 +128,11 @@ export function keepAliveDispatcher(kc: KubeConfig): Dispatcher | undefined {
 
 /** client-node's bufferFromFileOrString: a file path wins over inline base64 data. */
 function fileOrData(file: string | undefined, data: string | undefined): Buffer | undefined {
-  if (file) return fs.readFileSync(file);
+  if (file) {
+    const content = fs.readFileSync(file);
+    if (content.length === 0) throw new Error(`${file} is empty`);
+    return content;
+  }
   if (data) return Buffer.from(data, 'base64');
   return undefined;
 }
