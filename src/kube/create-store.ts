@@ -116,12 +116,21 @@ export async function createStore(options: CreateStoreOptions): Promise<CreatedS
       if (!server) {
         throw new Error(`DB_ACCESS_KUBE=${options.mode}: the ${resolved.source} names no current cluster server`);
       }
-      const store = createClusterStore({
-        kubeConfig: resolved.kc,
-        logger: options.logger,
-        ...(options.onCall ? { onCall: options.onCall } : {}),
-        ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
-      });
+      let store: Awaited<ReturnType<typeof createClusterStore>>;
+      try {
+        store = createClusterStore({
+          kubeConfig: resolved.kc,
+          logger: options.logger,
+          ...(options.onCall ? { onCall: options.onCall } : {}),
+          ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
+        });
+      } catch (err) {
+        // The CA or client-certificate files the configuration names: missing, unreadable or empty.
+        throw new Error(
+          `DB_ACCESS_KUBE=${options.mode}: cannot read the TLS files the ${resolved.source} names: ${String((err as Error).message).split('\n', 1)[0]}`,
+          { cause: err },
+        );
+      }
       return {
         store,
         kind: 'cluster',

@@ -105,6 +105,23 @@ t.test('a malformed KUBECONFIG is named, without the file around the error (it h
   t.notMatch(err?.message, /\n/, 'one line');
 });
 
+t.test('a CA file the KUBECONFIG names that is empty or missing is a start-up error naming it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const empty = path.join(dir, 'empty-ca.crt');
+  fs.writeFileSync(empty, '');
+  for (const [caFile, why] of [[empty, /empty-ca\.crt is empty/], [path.join(dir, 'missing-ca.crt'), /ENOENT.*missing-ca\.crt/]] as const) {
+    const file = path.join(dir, 'kubeconfig');
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n    certificate-authority: ${caFile}\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n`,
+    );
+    const err = await createStore({ mode: 'auto', env: { KUBECONFIG: file }, logger }).then(() => undefined, (e: unknown) => e as Error);
+    t.match(err?.message, /^DB_ACCESS_KUBE=auto: cannot read the TLS files the KUBECONFIG names: /);
+    t.match(err?.message, why);
+  }
+});
+
 t.test('memory mode never loads @kubernetes/client-node (about 75 MB of RSS), not even through server.ts', async (t) => {
   // A child process whose module hooks refuse client-node: importing the server and creating a memory store must
   // not need it. Then the same child creates a cluster store, which must load it.
