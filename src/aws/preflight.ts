@@ -2,6 +2,7 @@
 // and bounded in time so a slow or throttling AWS can never hold up an admission.
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DescribeSecretCommandOutput, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import { networkErrorCode, networkErrorWords } from '../network-errors.ts';
 import { SingleFlight } from '../single-flight.ts';
 // Preflight messages become warnings or denial details: as short as the engine's.
 import { warning } from '../text.ts';
@@ -121,11 +122,11 @@ export function createPreflight(options: PreflightOptions): Preflight {
     }
     let why: string;
     // The SDK names some socket errors TimeoutError too (ECONNRESET), so a network code wins over the name.
-    const code = networkCode(err);
+    const code = networkErrorCode(err);
     if (signal.aborted) {
       why = 'Secrets Manager did not answer in time';
     } else if (code !== undefined) {
-      why = `cannot reach Secrets Manager (${code})`;
+      why = `cannot reach Secrets Manager (${networkErrorWords(code)})`;
     } else if (name === 'AbortError' || name === 'TimeoutError') {
       why = 'Secrets Manager did not answer in time';
     } else if (name === 'ThrottlingException' || name === 'TooManyRequestsException' || name === 'RequestLimitExceeded') {
@@ -219,28 +220,3 @@ function cacheKey(secretId: string, organization: string): string {
   return `${secretId}\u0000${organization}`;
 }
 
-const NETWORK_WORDS: Record<string, string> = {
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'DNS lookup failed',
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection reset',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  CERT_HAS_EXPIRED: 'TLS certificate expired',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
-  SELF_SIGNED_CERT_IN_CHAIN: 'TLS certificate not trusted',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS certificate not trusted',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS name mismatch',
-};
-
-function networkCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (code in NETWORK_WORDS || /^E[A-Z_]+$/.test(code))) return NETWORK_WORDS[code] ?? code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}

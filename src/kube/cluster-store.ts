@@ -6,6 +6,7 @@ import { setMaxListeners } from 'node:events';
 import { untilAborted } from '../abort.ts';
 import { createApiAgent, TLS_TRUST_ERRORS } from './api-agent.ts';
 import { SingleFlight, type Flight } from '../single-flight.ts';
+import { networkErrorCode, networkErrorWords } from '../network-errors.ts';
 import { clip } from '../text.ts';
 import { TtlCache } from '../ttl-cache.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
@@ -428,16 +429,6 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   };
 }
 
-function findCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 function parseStatus(body: unknown): { reason?: string; message?: string } {
   let parsed: unknown = body;
   if (typeof body === 'string') {
@@ -484,27 +475,11 @@ function describeFailure(err: unknown, signal: AbortSignal): CallFailure {
     reason: undefined,
     message: undefined,
     retryAfterSeconds: undefined,
-    networkCode: aborted ? undefined : findCode(err),
+    networkCode: aborted ? undefined : networkErrorCode(err),
     aborted,
     cause: err,
   };
 }
-
-const NETWORK_WORDS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  UND_ERR_SOCKET: 'connection closed by the server',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'DNS lookup failed',
-  ETIMEDOUT: 'connection timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: self-signed certificate',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: certificate not trusted',
-  SELF_SIGNED_CERT_IN_CHAIN: 'TLS: certificate not trusted',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: certificate name mismatch',
-  CERT_HAS_EXPIRED: 'TLS: certificate expired',
-};
 
 const RBAC_VERB: Record<Action, string> = { reading: 'get', creating: 'create', updating: 'update', ensuring: 'get/create/update' };
 
@@ -520,7 +495,7 @@ function toError(action: Action, key: string, f: CallFailure): SecretProviderCla
     );
   }
   if (f.status === undefined) {
-    const code = f.networkCode === undefined ? 'network error' : (NETWORK_WORDS[f.networkCode] ?? f.networkCode);
+    const code = f.networkCode === undefined ? 'network error' : networkErrorWords(f.networkCode);
     return new SecretProviderClassError(
       `${what}: cannot reach the Kubernetes API (${code}): check network policies and the API server address`,
       undefined,
