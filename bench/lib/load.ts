@@ -19,6 +19,7 @@ export class LoadClient {
   readonly pool: Pool;
   #opened = 0;
   #closed = 0;
+  #closedByServer = 0;
 
   constructor(options: TargetOptions) {
     const connector = buildConnector({ ca: options.ca, servername: options.servername, rejectUnauthorized: true, allowH2: false });
@@ -26,6 +27,8 @@ export class LoadClient {
       this.#opened++;
       return connector(connectOptions, (error, socket) => {
         socket?.once('close', () => this.#closed++);
+        // 'end' is the server's FIN; a connection undici itself retires (its 90 s idle timeout) only gets 'close'.
+        socket?.once('end', () => this.#closedByServer++);
         callback(error as Error, socket as never);
       });
     };
@@ -50,6 +53,11 @@ export class LoadClient {
   /** Connections that ended, whoever closed them (an idle one closing means the server gave up on keep-alive). */
   get connectionsClosed(): number {
     return this.#closed;
+  }
+
+  /** Connections the server ended. An idle one ending within 90 s means the server gave up on keep-alive. */
+  get connectionsClosedByServer(): number {
+    return this.#closedByServer;
   }
 
   close(): Promise<void> {

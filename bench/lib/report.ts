@@ -297,7 +297,12 @@ export function renderMarkdown(r: BenchResults): string {
             `${fmt(s.memory.atMaxRss.rssAnonMB, 1)} / ${fmt(s.memory.atMaxRss.heapUsedAfterGcMB)} / ${fmt(s.memory.atMaxRss.heapTotalMB, 1)} / ${fmt(s.memory.atMaxRss.externalMB, 1)}`,
           ],
           ['event-loop delay p50 / p99 / max ms', `${fmt(s.eventLoopDelayMs.p50)} / ${fmt(s.eventLoopDelayMs.p99)} / ${fmt(s.eventLoopDelayMs.max)}`],
-          ['connections closed during each idle gap (0 = keep-alive held)', s.connectionsClosedDuringGaps.join(', ') || 'n/a'],
+          [
+            'connections closed during each idle gap: by the server (0 = keep-alive held) / in all',
+            s.connectionsClosedDuringGaps
+              .map((all, i) => `${s.connectionsClosedByServerDuringGaps?.[i] ?? 'n/a'} / ${all}`)
+              .join(', ') || 'n/a',
+          ],
           ['new TLS connections in the segment after each gap', s.connectionsOpenedAfterGaps.join(', ') || 'n/a'],
           ['API writes / new apps admitted', `${s.apiWrites} / ${s.coldAdmitted}`],
           ['server CPU per admission µs', fmt(s.serverCpuUsPerRequest, 0)],

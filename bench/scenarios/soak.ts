@@ -68,8 +68,11 @@ export interface SoakResult {
   readonly idleGaps: number;
   /** TLS connections opened by the client in the segments after each idle gap (more may be needed for a burst). */
   readonly connectionsOpenedAfterGaps: readonly number[];
-  /** Connections that closed during each idle gap: 0 means the server kept idle keep-alive connections open. */
+  /** Connections that closed during each idle gap, whoever closed them (the client retires one idle for 90 s). */
   readonly connectionsClosedDuringGaps: readonly number[];
+  /** Of those, the ones the server ended: 0 means the server kept idle keep-alive connections open (absent in
+   * results written before it was counted). */
+  readonly connectionsClosedByServerDuringGaps?: readonly number[];
   readonly coldRequests: number;
   readonly apiWrites: number;
   readonly serverCpuUsPerRequest: number;
@@ -140,6 +143,7 @@ export async function runSoak(input: {
     let maxRss = startSample.rssBytes;
     let atMaxRss = point(startSample, startedAt);
     const connectionsClosedDuringGaps: number[] = [];
+    const connectionsClosedByServerDuringGaps: number[] = [];
 
     for (let segment = 0; segment < settings.segments; segment++) {
       // RSS under load, without forcing a GC, every 5 s (or 4 times per short segment).
@@ -171,11 +175,13 @@ export async function runSoak(input: {
         // The idle gap: sample memory after GC (keeps its pause out of the event-loop window), then wait.
         const gapStart = performance.now();
         const closedBefore = client.connectionsClosed;
+        const closedByServerBefore = client.connectionsClosedByServer;
         const s = await webhook.child.sample({ gc: true });
         timeline.push(point(s, startedAt));
         const rest = settings.gapMs - (performance.now() - gapStart);
         if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
         connectionsClosedDuringGaps.push(client.connectionsClosed - closedBefore);
+        connectionsClosedByServerDuringGaps.push(client.connectionsClosedByServer - closedByServerBefore);
       }
     }
     const endSample = await webhook.child.sample({ gc: true, resetEventLoop: true });
@@ -216,6 +222,7 @@ export async function runSoak(input: {
       idleGaps: settings.segments - 1,
       connectionsOpenedAfterGaps: connectionsAfterGaps,
       connectionsClosedDuringGaps,
+      connectionsClosedByServerDuringGaps,
       coldRequests: byKind.cold ?? 0,
       apiWrites: writes,
       serverCpuUsPerRequest: round(

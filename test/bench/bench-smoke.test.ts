@@ -155,6 +155,7 @@ t.test('every scenario runs on a tiny workload against the real server in a chil
   t.equal(soak?.idleGaps, 1);
   t.equal(soak?.connectionsOpenedAfterGaps.length, 1);
   t.equal(soak?.connectionsClosedDuringGaps.length, 1);
+  t.same(soak?.connectionsClosedByServerDuringGaps, [0], 'the server kept its idle keep-alive connections open');
 
   // Start-up: all three variants got ready and shut down cleanly on SIGTERM.
   const variants = results.startup?.variants ?? [];
