@@ -87,9 +87,15 @@ export async function admit(request: AdmissionRequest, options: AdmitOptions, de
       return done('skipped', 'info', allowResponse(request.uid, decision.warnings));
     }
     if (decision.action === 'deny') {
+      const review = denyResponse(request.uid, decision.code, decision.message, decision.warnings);
+      // The engine answers its own bugs with a 500 (decide.ts): counted and logged as errors, so alerts see them.
+      if (decision.code >= 500) {
+        log.error = printable(decision.message, 200);
+        return done('error', 'error', review);
+      }
       log.decision = 'deny';
       log.reason = printable(decision.message, 200);
-      return done('denied', 'info', denyResponse(request.uid, decision.code, decision.message, decision.warnings));
+      return done('denied', 'info', review);
     }
     log.decision = 'inject';
     log.app = decision.target.app;

@@ -3,6 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.ts';
+import { decide } from '../../src/engine/index.ts';
 import { createMemoryStore } from '../../src/kube/memory-store.ts';
 import { SecretProviderClassError, type SecretProviderClassStore } from '../../src/kube/types.ts';
 import type { PreflightResult, SecretPreflight } from '../../src/aws/types.ts';
@@ -437,4 +438,25 @@ t.test('a blocked event loop: /mutate answers 503 with Retry-After and runs no a
   t.equal(ensures, admitted, 'a refused request ran no admission');
   t.match(await metrics.registry.metrics(), /db_access_http_rejected_requests_total\{reason="overloaded"\} 1/);
   t.notOk(logs.lines.some((l) => /already sent/i.test(l)), 'no double reply');
+});
+
+t.test("the engine's own 500 (a bug it caught) is counted and logged as an error, not as a denial", async (t) => {
+  const { app, logs, metrics } = build(t, {
+    // The real engine, with a policy that throws where it is read: the engine's own catch answers.
+    decide: (request, policy) =>
+      decide(request, {
+        ...policy,
+        get excludedNamespaces(): string[] {
+          throw new TypeError('boom');
+        },
+      }),
+  });
+  const review = optedIn(deploymentPod);
+  const body = (await post(app, review)).json();
+  t.equal(body.response.allowed, false);
+  t.equal(body.response.status.code, 500);
+  const line = logs.records().find((r) => r.msg === 'admission');
+  t.match(line, { level: 50, outcome: 'error', decision: 'error', error: /internal error in db-access-webhook: "boom"/ });
+  t.match(await metrics.registry.metrics(), /db_access_admissions_total\{outcome="error"\} 1/);
+  t.match(await metrics.registry.metrics(), /db_access_admissions_total\{outcome="denied"\} 0/);
 });
