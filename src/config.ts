@@ -148,7 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const kube = choiceSetting('DB_ACCESS_KUBE', get('DB_ACCESS_KUBE'), ['auto', 'cluster', 'memory'] as const, 'auto');
-  const logLevel = choiceSetting('LOG_LEVEL', get('LOG_LEVEL')?.toLowerCase(), LOG_LEVELS, 'info');
+  const logLevel = choiceSetting('LOG_LEVEL', get('LOG_LEVEL'), LOG_LEVELS, 'info');
   const maxInFlight = integerSetting('DB_ACCESS_MAX_IN_FLIGHT', get('DB_ACCESS_MAX_IN_FLIGHT'), DEFAULT_MAX_IN_FLIGHT, 1, 1_000_000, 'an integer from 1 to 1000000');
   const maxEventLoopDelayMs = integerSetting(
     'DB_ACCESS_MAX_EVENT_LOOP_DELAY_MS',
@@ -226,9 +226,11 @@ function booleanSetting(name: string, value: string | undefined): boolean {
   throw new ConfigError(name, `${name} must be one of true, false; got ${quote(value)}`);
 }
 
+/** Any case, like the booleans: `Warn` in a values file means warn. */
 function choiceSetting<T extends string>(name: string, value: string | undefined, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
-  if ((choices as readonly string[]).includes(value)) return value as T;
+  const v = value.toLowerCase();
+  if ((choices as readonly string[]).includes(v)) return v as T;
   throw new ConfigError(name, `${name} must be one of ${choices.join(', ')}; got ${quote(value)}`);
 }
 
