@@ -56,13 +56,7 @@ async function checkDocument(t: Test, name: string): Promise<void> {
 
 t.test('docs/cli.md', (t) => checkDocument(t, 'docs/cli.md'));
 
-// Once README.md exists it must have at least one tested block; until then this is skipped, saying why.
-const readmeMissing = !existsSync(join(ROOT, 'README.md'));
-t.test(
-  'README.md',
-  { skip: readmeMissing ? 'README.md does not exist yet; its ```sh test blocks are checked once it does' : false },
-  (t) => checkDocument(t, 'README.md'),
-);
+t.test('README.md', (t) => checkDocument(t, 'README.md'));
 
 t.test('the convention itself', (t) => {
   const md = [

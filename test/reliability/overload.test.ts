@@ -19,21 +19,22 @@ t.test('more admissions than the cap while the API hangs: the excess is refused 
   const client = ts.client({ connections: 32 });
   api.hangNext(1_000);
 
-  const started = performance.now();
   const timed = async (i: number) => {
     const s = performance.now();
     const res = await client.mutate(podReview(`busy${i}`), { timeout: '2s' });
-    return { res, ms: since(s) };
+    return { res, ms: since(s), at: performance.now() };
   };
   const answers = await Promise.all(Array.from({ length: 32 }, (_, i) => timed(i)));
   const refused = answers.filter((a) => a.res.status === 503);
   const accepted = answers.filter((a) => a.res.status === 200);
   t.equal(accepted.length, 8, '8 accepted (the cap)');
   t.equal(refused.length, 24, 'the other 24 refused');
-  t.ok(refused.every((a) => a.ms < 1_000), `refusals are fast (slowest ${Math.max(...refused.map((a) => a.ms))} ms, well before the 2 s timeout)`);
+  // Ordered, not timed: a refusal does not wait for the hanging API that holds the accepted ones.
+  const lastRefusal = Math.max(...refused.map((a) => a.at));
+  const firstAccepted = Math.min(...accepted.map((a) => a.at));
+  t.ok(lastRefusal < firstAccepted, `every refusal came before the first accepted answer (${Math.round(firstAccepted - lastRefusal)} ms earlier)`);
   t.ok(refused.every((a) => a.res.headers['retry-after'] !== undefined && /in progress|overloaded/.test(String(a.res.json?.message))), `a clear message and Retry-After: ${refused[0]?.res.text}`);
   t.ok(accepted.every((a) => a.ms < 2_000 && a.res.json.response.allowed === false), 'the accepted ones get their (deny) answer before the 2 s timeout');
-  t.ok(since(started) < 2_500, 'the whole burst is over within the timeout');
 
   // Probes still answer while it is saturated; then it recovers on its own.
   api.clearFaults();

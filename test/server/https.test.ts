@@ -125,15 +125,16 @@ t.test('shutdown drains: a request on a kept-alive connection during the drain i
   const first = await client.mutate(optedIn(review));
   t.equal(first.status, 200);
   t.not(first.headers.connection, 'close', 'kept alive before shutdown');
+  const started = Date.now();
   const closing = ts.server.close();
   await sleep(200); // the connection is idle when shutdown starts, and still open
   const during = await client.mutate(optedIn(review));
   t.equal(during.status, 200, 'answered, not reset');
   t.equal(during.headers.connection, 'close', 'and the client is told to close the connection');
   t.equal(connections, 1, 'on the same connection');
-  const started = Date.now();
   await closing;
-  t.ok(Date.now() - started >= 500, 'close() waited for the drain');
+  // A lower bound only (timers never fire early): close() did not finish before the 1 s drain.
+  t.ok(Date.now() - started >= 990, `close() waited for the drain (${Date.now() - started} ms)`);
 });
 
 t.test('idle time on a kept-alive connection does not count against the header or request timeouts', async (t) => {
@@ -203,17 +204,14 @@ t.test('the probe listener: plain HTTP health, readiness and metrics, no webhook
 });
 
 t.test('readiness turns false while shutting down', async (t) => {
-  const ts = await startTestServer({ probes: true });
+  // The probe listener stays open through the drain: that is when the kubelet must see "not ready".
+  const ts = await startTestServer({ probes: true, env: { DB_ACCESS_DRAIN_SECONDS: '2' } });
   const client = ts.client();
   t.equal((await client.get('/readyz')).status, 200);
   const closing = ts.server.close();
-  const res = await fetch(`${ts.server.metricsUrl}/readyz`).catch(() => undefined);
-  if (res) {
-    t.equal(res.status, 503);
-    t.match(await res.json(), { status: 'not ready', reasons: ['shutting down'] });
-  } else {
-    t.pass('the probe listener was already closed');
-  }
+  const res = await fetch(`${ts.server.metricsUrl}/readyz`);
+  t.equal(res.status, 503);
+  t.match(await res.json(), { status: 'not ready', reasons: ['shutting down'] });
   await closing;
   await ts.close();
 });
