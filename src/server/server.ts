@@ -147,11 +147,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
   let host = config.host;
   try {
-    host = await listenAnyFamily(config.host, (h) =>
-      app.listen({ port: options.ports?.https ?? config.port, host: h, listenTextResolver: quietListen }),
+    const httpsPort = options.ports?.https ?? config.port;
+    host = await listenAnyFamily(config.host, (h) => app.listen({ port: httpsPort, host: h, listenTextResolver: quietListen })).catch(
+      (err: unknown) => {
+        throw listenError('PORT', httpsPort, config.host, err);
+      },
     );
     if (host !== config.host) logger.warn({ address: host }, `no IPv6 on this host: listening on ${host} instead of ${config.host}`);
-    if (probeApp) await probeApp.listen({ port: metricsPort ?? 0, host, listenTextResolver: quietListen });
+    if (probeApp) {
+      await probeApp.listen({ port: metricsPort ?? 0, host, listenTextResolver: quietListen }).catch((err: unknown) => {
+        throw listenError('METRICS_PORT', metricsPort ?? 0, host, err);
+      });
+    }
   } catch (err) {
     await Promise.allSettled([app.close(), probeApp?.close(), closeStore()]);
     throw err;
@@ -267,6 +274,19 @@ export async function listenAnyFamily(host: string, listen: (host: string) => Pr
     await listen('0.0.0.0');
     return '0.0.0.0';
   }
+}
+
+/** A failed listen() as a start-up error that names the setting: a bare EADDRINUSE does not say which port. */
+export function listenError(setting: 'PORT' | 'METRICS_PORT', port: number, host: string, err: unknown): Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  let why: string;
+  if (code === 'EADDRINUSE') why = 'the port is already in use by another process';
+  else if (code === 'EACCES') why = 'ports below 1024 need root or CAP_NET_BIND_SERVICE; choose a port above 1023';
+  else if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    why = 'HOST is not an address of this machine; use :: or 0.0.0.0 to listen on all of them';
+  } else why = err instanceof Error ? err.message : String(err);
+  const off = setting === 'METRICS_PORT' ? ' (METRICS_PORT=0 turns the probe listener off)' : '';
+  return new Error(`cannot listen on ${setting}=${port}, HOST=${host}: ${why}${off}`, { cause: err });
 }
 
 function hostForUrl(host: string): string {

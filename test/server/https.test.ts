@@ -319,3 +319,13 @@ t.test('"::" on a host without IPv6 falls back to 0.0.0.0; other hosts and other
   await t.rejects(listenAnyFamily('10.255.255.1', () => Promise.reject(Object.assign(new Error('x'), { code: 'EADDRNOTAVAIL' }))), { code: 'EADDRNOTAVAIL' });
   await t.rejects(listenAnyFamily('::', () => Promise.reject(Object.assign(new Error('in use'), { code: 'EADDRINUSE' }))), { code: 'EADDRINUSE' });
 });
+
+t.test('listenError says what to change for each cause', async (t) => {
+  const { listenError } = await import('../../src/server/server.ts');
+  const err = (code: string) => Object.assign(new Error(`listen ${code}`), { code });
+  t.match(listenError('PORT', 443, '::', err('EACCES')).message, 'cannot listen on PORT=443, HOST=::: ports below 1024 need root or CAP_NET_BIND_SERVICE');
+  t.match(listenError('PORT', 8443, '10.9.9.9', err('EADDRNOTAVAIL')).message, 'HOST is not an address of this machine');
+  t.match(listenError('PORT', 8443, 'nowhere.invalid', err('ENOTFOUND')).message, 'HOST is not an address of this machine');
+  t.match(listenError('PORT', 8443, '::', new Error('odd')).message, /HOST=::: odd$/);
+  t.equal(listenError('PORT', 1, 'h', err('EADDRINUSE')).cause instanceof Error, true, 'the original error is kept as the cause');
+});

@@ -238,3 +238,20 @@ t.test('a missing key file at start-up: exit 1 with an error naming TLS_KEY_FILE
   t.notMatch(child.stderr(), /\n\s+at /, 'no stack trace');
 });
 
+
+t.test('a port in use at start-up: exit 1 with an error naming the setting, for each listener', async (t) => {
+  const { createServer } = await import('node:net');
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => squatter.close(resolve)));
+  const taken = String((squatter.address() as import('node:net').AddressInfo).port);
+
+  const https = start(process.execPath, ['src/server/main.ts'], bareEnv({ HOST: '127.0.0.1', PORT: taken, METRICS_PORT: '0' }));
+  t.equal(await https.exited, 1);
+  t.match(https.stderr(), `cannot start: cannot listen on PORT=${taken}, HOST=127.0.0.1: the port is already in use by another process`);
+
+  const probes = start(process.execPath, ['src/server/main.ts'], bareEnv({ HOST: '127.0.0.1', PORT: '0', METRICS_PORT: taken }));
+  t.equal(await probes.exited, 1);
+  t.match(probes.stderr(), `cannot listen on METRICS_PORT=${taken}, HOST=127.0.0.1: the port is already in use by another process (METRICS_PORT=0 turns the probe listener off)`);
+  t.notMatch(probes.stderr(), /\n\s+at /, 'no stack trace');
+});
