@@ -71,6 +71,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     );
   }
   metrics.certificateNotAfter.set(tls.pair.notAfter.getTime() / 1000);
+  if (tls.pair.notBefore.getTime() > Date.now()) {
+    // Served anyway (there is nothing else to serve); clients refuse it until then, so say so.
+    logger.warn({ notBefore: tls.pair.notBefore.toISOString() }, 'the serving certificate is not valid yet: TLS clients will refuse it until notBefore (check the clocks)');
+  }
 
   let store = options.store;
   let storeDescription = 'provided store';
@@ -178,6 +182,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metricsPort: probePort ?? null,
       tls: tls.source,
       fingerprint: tls.pair.fingerprint,
+      subjectAltName: tls.pair.subjectAltName,
       notAfter: tls.pair.notAfter.toISOString(),
       store: storeDescription,
       preflight: config.preflight,

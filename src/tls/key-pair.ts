@@ -51,6 +51,14 @@ export function parseKeyPair(cert: string, key: string, now: Date = new Date()):
   if (!x509.checkPrivateKey(privateKey)) {
     throw new CertificateError(`the private key does not belong to the certificate (subject ${x509.subject.replace(/\n/g, ', ')})`);
   }
+  // Go clients (kube-apiserver) ignore the Common Name: without a DNS or IP entry, every call would fail TLS.
+  const subjectAltName = x509.subjectAltName ?? '';
+  if (!/(?:^|, )(?:DNS|IP Address):/.test(subjectAltName)) {
+    throw new CertificateError(
+      'the certificate has no DNS or IP subjectAltName, and kube-apiserver does not accept the Common Name; ' +
+        'issue it for the Service name (<service>.<namespace>.svc)',
+    );
+  }
   const notBefore = new Date(x509.validFrom);
   const notAfter = new Date(x509.validTo);
   if (notAfter.getTime() <= now.getTime()) {
@@ -69,7 +77,7 @@ export function parseKeyPair(cert: string, key: string, now: Date = new Date()):
     notAfter,
     fingerprint: x509.fingerprint256,
     subject: x509.subject.replace(/\n/g, ', '),
-    subjectAltName: x509.subjectAltName ?? '',
+    subjectAltName,
     contentHash: contentHash(cert, key),
   };
 }

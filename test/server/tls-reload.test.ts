@@ -120,3 +120,16 @@ t.test('a missing key file at start-up is a clear error naming TLS_KEY_FILE', as
     { message: /TLS_KEY_FILE .*private key is not a valid/ },
   );
 });
+
+t.test('start-up with a certificate not valid yet: served, with a warning naming notBefore; the names are logged', async (t) => {
+  const notBefore = new Date(Date.now() + 3_600_000);
+  const early = await issueServingCertificate(ca, { ...names, notBefore });
+  const volume = await createSecretVolume(early);
+  t.teardown(() => volume.remove());
+  const ts = await startTestServer({ env: { TLS_CERT_FILE: volume.certFile, TLS_KEY_FILE: volume.keyFile }, ca: ca.cert });
+  t.teardown(() => ts.close());
+  const warning = ts.logs.records().find((r) => /not valid yet/.test(String(r.msg)));
+  t.match(warning, { level: 40, notBefore: new Date(Math.floor(notBefore.getTime() / 1000) * 1000).toISOString() });
+  const listening = ts.logs.records().find((r) => /listening on/.test(String(r.msg)));
+  t.match(listening, { subjectAltName: /DNS:db-access-webhook\.db-access-webhook\.svc/ });
+});

@@ -90,3 +90,23 @@ t.test('dev certificates: names for a given service and namespace', async (t) =>
   t.ok(new X509Certificate(dev.ca.cert).ca);
   await t.rejects(issueServingCertificate(dev.ca, {}), /at least one DNS name or IP address/);
 });
+
+t.test('a certificate with only a Common Name (no DNS or IP subjectAltName) is refused: Go clients ignore the CN', async (t) => {
+  const { generate } = await import('selfsigned');
+  const cnOnly = await generate([{ name: 'commonName', value: 'db-access-webhook.db-access-webhook.svc' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    ca: { key: ca.key, cert: ca.cert },
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+    ],
+  });
+  t.equal(new X509Certificate(cnOnly.cert).subjectAltName, undefined, 'the fixture really has no SAN');
+  t.throws(() => parseKeyPair(cnOnly.cert, cnOnly.private), {
+    name: 'CertificateError',
+    message: /no DNS or IP subjectAltName.*<service>\.<namespace>\.svc/,
+  });
+  const ipOnly = await issueServingCertificate(ca, { ipAddresses: ['10.0.0.1'] });
+  t.match(parseKeyPair(ipOnly.cert, ipOnly.key).subjectAltName, 'IP Address:10.0.0.1', 'an IP entry alone is enough');
+});
