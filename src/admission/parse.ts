@@ -1,5 +1,6 @@
 // Checks the AdmissionReview envelope. Only what is needed to answer is checked here (version, kind, request,
 // uid); the request's content is the engine's business and stays `unknown`.
+import { escapeUnsafeText } from '../text.ts';
 import { ADMISSION_API_VERSION, ADMISSION_KIND, type AdmissionRequest } from './types.ts';
 
 export type ParseResult =
@@ -53,7 +54,8 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') {
-    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+    // JSON escapes C0 only; bidi and C1 controls would reach the log and the client's terminal as they are.
+    return value.length > 40 ? `a string of ${value.length} characters` : escapeUnsafeText(JSON.stringify(value));
   }
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   return `a value of type ${typeof value}`;

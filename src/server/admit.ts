@@ -78,7 +78,8 @@ function storeHint(status: number | undefined): string {
 }
 
 export async function admit(request: AdmissionRequest, options: AdmitOptions, deps: AdmitDeps): Promise<AdmitResult> {
-  const log: AdmitLog = { uid: request.uid, decision: 'error', ...describeRequest(request) };
+  // The answer echoes the uid exactly; the log gets it printable (parse.ts checks only its length).
+  const log: AdmitLog = { uid: printable(request.uid, 128), decision: 'error', ...describeRequest(request) };
   try {
     const decision = (deps.decide ?? engineDecide)(request, deps.policy);
     if (decision.action === 'skip') {

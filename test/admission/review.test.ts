@@ -156,3 +156,18 @@ t.test('warnings and denial messages never carry terminal controls or bidi chara
 function visible(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+t.test('a 400 for a bad envelope never carries bidi or C1 characters from the request', async (t) => {
+  const unsafe = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/u;
+  for (const bad of ['abc\u202edef', 'x\u009b31m', 'a\u2066b']) {
+    const apiVersion = parseAdmissionReview({ apiVersion: bad, kind: 'AdmissionReview', request: { uid: 'u' } });
+    const kind = parseAdmissionReview({ apiVersion: 'admission.k8s.io/v1', kind: bad, request: { uid: 'u' } });
+    for (const r of [apiVersion, kind]) {
+      t.equal(r.ok, false);
+      if (!r.ok) {
+        t.notMatch(r.message, unsafe, JSON.stringify(r.message));
+        t.match(r.message, /\\u(202e|009b|2066)/, 'shown escaped, not dropped');
+      }
+    }
+  }
+});

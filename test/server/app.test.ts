@@ -460,3 +460,13 @@ t.test("the engine's own 500 (a bug it caught) is counted and logged as an error
   t.match(await metrics.registry.metrics(), /db_access_admissions_total\{outcome="error"\} 1/);
   t.match(await metrics.registry.metrics(), /db_access_admissions_total\{outcome="denied"\} 0/);
 });
+
+t.test('the admission line carries the uid printable; the answer echoes it exactly', async (t) => {
+  const { app, logs } = build(t);
+  const review = optedIn(deploymentPod);
+  review.request.uid = 'abc\u202edef\u009b31m';
+  const body = (await post(app, review)).json();
+  t.equal(body.response.uid, 'abc\u202edef\u009b31m', 'the apiserver matches the uid byte for byte');
+  const line = logs.records().find((r) => r.msg === 'admission');
+  t.equal(line?.uid, 'abc\\u202edef\\u009b31m');
+});
