@@ -86,6 +86,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (isIP(host) === 0 && !HOST_NAME.test(host)) {
     throw new ConfigError('HOST', `HOST must be an IP address (e.g. ::, 0.0.0.0, 127.0.0.1) or a host name; got ${quote(host)}`);
   }
+  // fastify opens a second server for ::1; certificate reloads and timeouts would reach only the first.
+  if (host.toLowerCase() === 'localhost') {
+    throw new ConfigError('HOST', 'HOST=localhost listens on two addresses; use 127.0.0.1 or ::1');
+  }
   const metricsPort = portSetting('METRICS_PORT', get('METRICS_PORT'), 9090, true);
   if (metricsPort !== 0 && metricsPort === port) {
     // Caught here: the listener would only say EADDRINUSE, naming neither setting.
