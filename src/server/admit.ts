@@ -3,7 +3,7 @@
 // SecretProviderClass exists and runs the Secrets Manager preflight, both within the apiserver's deadline.
 // It never throws: every failure becomes an admission answer (a denial with a message, or a warning).
 import { allowResponse, denyResponse, patchResponse } from '../admission/respond.ts';
-import { printable } from '../text.ts';
+import { printable, warning } from '../text.ts';
 import type { AdmissionRequest, AdmissionReviewResponse } from '../admission/types.ts';
 import type { PreflightResult, SecretPreflight } from '../aws/types.ts';
 import type { OnKubeError, PreflightMode } from '../config.ts';
@@ -256,12 +256,14 @@ async function askAdapters(
       deps.preflightMode === 'off' || !deps.preflight
         ? Promise.resolve(undefined)
         : untilAborted(deps.preflight.check(decision.target.secretId, decision.target.organization, signal), signal).catch(
+            // Worded like the preflight's own answers (preflight.ts), which the README's table lists.
             (err: unknown): PreflightResult => ({
               status: 'unavailable',
-              message:
+              message: warning(
                 err instanceof DeadlineError
-                  ? 'Secrets Manager did not answer in time; the secret was not checked'
-                  : `Secrets Manager check skipped: ${err instanceof Error ? printable(err.message, 80) : 'unknown failure'}`,
+                  ? `preflight skipped: Secrets Manager did not answer in time (${decision.target.secretId})`
+                  : `preflight skipped: ${err instanceof Error ? printable(err.message, 80) : 'unknown failure'} (${decision.target.secretId})`,
+              ),
             }),
           ),
     ]);
