@@ -317,6 +317,15 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         continue;
       }
       if (!isOurs(current)) return finish({ outcome: 'foreign', warning: foreignWarning(desired) });
+      if (current.metadata?.deletionTimestamp) {
+        // Pods admitted now would point at an object about to vanish, and nothing would recreate it: refuse
+        // (transient) and forget it, so the first admission after it is gone creates it again.
+        cache.delete(key);
+        throw new SecretProviderClassError(
+          `SecretProviderClass ${key} is being deleted (a finalizer holds it); the first pod after it is gone recreates it: retry the pod, or check what holds the deletion`,
+          409,
+        );
+      }
       if (matchesDesired(current, desired)) return finish({ outcome: 'unchanged' });
       if (dryRun) return finish({ outcome: 'dry-run' });
       const body = mergeDesired(current, desired); // keeps resourceVersion: optimistic concurrency
@@ -483,6 +492,18 @@ function describeFailure(err: unknown, signal: AbortSignal): CallFailure {
 
 const RBAC_VERB: Record<Action, string> = { reading: 'get', creating: 'create', updating: 'update', ensuring: 'get/create/update' };
 
+/**
+ * Not every 403 is RBAC: a namespace being deleted, a full ResourceQuota and a validating webhook or policy
+ * (Gatekeeper, Kyverno) refuse with 403 too, and their message is the diagnosis.
+ */
+function forbiddenHint(action: Action, message: string | undefined): string {
+  if (message === undefined || /\bcannot [a-z]+ resource\b/.test(message)) {
+    return `check the webhook's RBAC: verb ${RBAC_VERB[action]} on secretproviderclasses.${SPC_GROUP}`;
+  }
+  if (/\bbeing terminated\b/.test(message)) return 'the namespace is being deleted';
+  return `refused: ${clip(message, 150)}; check ResourceQuotas and admission policies in the namespace`;
+}
+
 /** A message that says what failed and what to check; never includes object contents. */
 function toError(action: Action, key: string, f: CallFailure): SecretProviderClassError {
   const what = `${action} SecretProviderClass ${key}`;
@@ -509,10 +530,12 @@ function toError(action: Action, key: string, f: CallFailure): SecretProviderCla
       hint = "check the webhook's service account token";
       break;
     case 403:
-      hint = `check the webhook's RBAC: verb ${RBAC_VERB[action]} on secretproviderclasses.${SPC_GROUP}`;
+      hint = forbiddenHint(action, f.message);
       break;
     case 404:
-      hint = 'check that the Secrets Store CSI driver (its SecretProviderClass CRD) is installed';
+      hint = /\bnamespaces? "[^"]*" not found/.test(f.message ?? '')
+        ? 'the namespace does not exist'
+        : 'check that the Secrets Store CSI driver (its SecretProviderClass CRD) is installed';
       break;
     case 409:
       hint = 'another writer changed it at the same time; retry the pod, and check for a second controller writing it';

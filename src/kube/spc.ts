@@ -22,7 +22,13 @@ export function keyOf(spc: { metadata: { namespace: string; name: string } }): s
 
 /** Any object read back from the API: only the fields we look at. */
 export interface StoredObject {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+  };
   spec?: unknown;
 }
 

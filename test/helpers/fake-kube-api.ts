@@ -51,7 +51,7 @@ export interface FaultOptions {
 }
 
 type Fault =
-  | { kind: 'status'; code: number; reason: string; retryAfterSeconds?: number }
+  | { kind: 'status'; code: number; reason: string; retryAfterSeconds?: number; message?: string }
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'race'; mutate?: (obj: StoredSpc) => void; remove?: boolean };
@@ -77,8 +77,11 @@ export interface FakeKubeApi {
   /** Stores an object as if someone else had written it (resourceVersion assigned). */
   put(obj: StoredSpc | SecretProviderClass): StoredSpc;
   remove(namespace: string, name: string): void;
-  /** The next `n` matching requests get a Status error with this code (429/503 may carry Retry-After). */
-  failNext(n: number, code: number, options?: FaultOptions & { retryAfterSeconds?: number }): void;
+  /**
+   * The next `n` matching requests get a Status error with this code (429/503 may carry Retry-After). `message`
+   * replaces the apiserver's usual text for that code (a 403 is an RBAC denial unless told otherwise).
+   */
+  failNext(n: number, code: number, options?: FaultOptions & { retryAfterSeconds?: number; message?: string }): void;
   /** The next `n` matching requests never get an answer (until close()). */
   hangNext(n: number, options?: FaultOptions): void;
   /** The next `n` matching requests have their connection destroyed. */
@@ -187,7 +190,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       rules.push({
         remaining: n,
         verbs: opts.verbs,
-        fault: { kind: 'status', code, reason, ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}) },
+        fault: {
+          kind: 'status',
+          code,
+          reason,
+          ...(opts.retryAfterSeconds !== undefined ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
+          ...(opts.message !== undefined ? { message: opts.message } : {}),
+        },
       });
     },
     hangNext(n, opts = {}) {
@@ -281,11 +290,12 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
       const headers: Record<string, string> =
         fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
       const message =
-        fault.code === 403
+        fault.message ??
+        (fault.code === 403
           ? `${PLURAL}.${GROUP} is forbidden: User "system:serviceaccount:db-access-webhook:db-access-webhook" cannot ${verb} resource "${PLURAL}" in API group "${GROUP}" in the namespace "${namespace}"`
           : fault.code === 429
             ? 'Too many requests, please try again later.'
-            : `fault injected by the test (${fault.code})`;
+            : `fault injected by the test (${fault.code})`);
       const details: Record<string, unknown> = { name, group: GROUP, kind: PLURAL };
       if (fault.retryAfterSeconds !== undefined) details.retryAfterSeconds = fault.retryAfterSeconds;
       return send(res, fault.code, status(fault.code, fault.reason, message, details), headers);

@@ -305,6 +305,29 @@ t.test('API errors become SecretProviderClassError that says what to check', asy
     t.equal(err.status, 404);
     t.match(err.message, /CRD/);
   });
+  t.test('not every 403 is RBAC: the API\'s own reason is the diagnosis', async (t) => {
+    const { api, store } = await setup(t);
+    const forbidden = 'secretproviderclasses.secrets-store.csi.x-k8s.io "orders-database-secrets" is forbidden: ';
+    api.failNext(1, 403, { verbs: ['create'], message: `${forbidden}unable to create new content in namespace acme because it is being terminated` });
+    const terminating = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.match(terminating.message, /creating SecretProviderClass acme\/orders-database-secrets: Forbidden 403: the namespace is being deleted$/);
+    api.failNext(1, 403, {
+      verbs: ['create'],
+      message: `${forbidden}exceeded quota: spc, requested: count/secretproviderclasses.secrets-store.csi.x-k8s.io=1, used: count/secretproviderclasses.secrets-store.csi.x-k8s.io=10, limited: count/secretproviderclasses.secrets-store.csi.x-k8s.io=10`,
+    });
+    const quota = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.match(quota.message, /Forbidden 403: refused: .*exceeded quota: spc.*; check ResourceQuotas and admission policies in the namespace$/);
+    for (const err of [terminating, quota]) {
+      t.equal(err.status, 403);
+      t.notMatch(err.message, /RBAC/, 'not sent to check RBAC');
+    }
+  });
+  t.test('404 on create because the namespace is gone: says so, not the CRD', async (t) => {
+    const { api, store } = await setup(t);
+    api.failNext(1, 404, { verbs: ['create'], message: 'namespaces "acme" not found' });
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.match(err.message, /NotFound 404: the namespace does not exist$/);
+  });
   t.test('500', async (t) => {
     const { api, store } = await setup(t);
     api.failNext(1, 500);
@@ -768,4 +791,24 @@ t.test('an empty CA file (caught mid-write) keeps the connection that works', as
   writeCa(api.ca.cert);
   t.same(await store.ensure(desired('three'), wet()), { outcome: 'created' });
   t.notOk(calls.includes('get:error'), 'no call failed');
+});
+
+t.test('ours but being deleted (a finalizer holds it): refused as transient, not cached, recreated once gone', async (t) => {
+  const { api, store } = await setup(t, { recheckAfterMs: 0 });
+  const want = desired();
+  await store.ensure(want, wet());
+  t.equal(store.known(want)?.outcome, 'cached');
+  const stored = api.get('acme', 'orders-database-secrets')!;
+  api.put({ ...stored, metadata: { ...stored.metadata, deletionTimestamp: '2026-11-28T08:00:00Z', finalizers: ['example.com/hold'] } });
+  // The next warm admission still answers from the cache and starts the re-check, which finds it going.
+  t.equal(store.known(want)?.outcome, 'cached');
+  for (let i = 0; i < 100 && store.cacheSize > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(store.cacheSize, 0, 'the re-check forgot it');
+  const err = (await store.ensure(want, wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+  t.ok(err instanceof SecretProviderClassError);
+  t.equal(err.status, 409, 'transient: the admission answers 503 and the controller retries');
+  t.match(err.message, /SecretProviderClass acme\/orders-database-secrets is being deleted/);
+  t.equal(writes(api).length, 1, 'only the first create: nothing written to an object being deleted');
+  api.remove('acme', 'orders-database-secrets');
+  t.equal((await store.ensure(want, wet())).outcome, 'created', 'the first ensure after it is gone recreates it');
 });
