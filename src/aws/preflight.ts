@@ -22,7 +22,10 @@ export interface PreflightOptions {
   readonly orgTagKey?: string;
   /** How long 'ok' is remembered (default 5 minutes). */
   readonly positiveTtlMs?: number;
-  /** How long 'missing', 'scheduled-for-deletion' and 'tag-mismatch' are remembered (default 30 s). */
+  /**
+   * How long 'missing', 'scheduled-for-deletion' and 'tag-mismatch' are remembered (default 10 s). Short: in deny
+   * mode these answers refuse pods, and a fixed secret should be seen by the controller's next retry.
+   */
   readonly negativeTtlMs?: number;
   /** How long 'unavailable' is remembered, so a throttling AWS is not hammered (default 5 s). */
   readonly unavailableTtlMs?: number;
@@ -74,7 +77,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
   const region = options.region;
   const orgTagKey = options.orgTagKey?.trim() || undefined;
   const positiveTtlMs = options.positiveTtlMs ?? 5 * 60_000;
-  const negativeTtlMs = options.negativeTtlMs ?? 30_000;
+  const negativeTtlMs = options.negativeTtlMs ?? 10_000;
   const unavailableTtlMs = options.unavailableTtlMs ?? 5_000;
   const timeoutMs = options.timeoutMs ?? 2_000;
   const maxEntries = options.maxEntries ?? 10_000;
@@ -101,8 +104,9 @@ export function createPreflight(options: PreflightOptions): Preflight {
     }
     if (orgTagKey !== undefined) {
       const tag = out.Tags?.find((t) => t.Key === orgTagKey);
-      // A secret without the tag makes no claim about its organization: accepted (documented choice).
-      if (tag !== undefined && tag.Value !== organization) {
+      // A secret without the tag makes no claim about its organization: accepted (documented choice). Organizations
+      // are namespaces, so lowercase: `Acme` and ` acme ` name acme too.
+      if (tag !== undefined && (tag.Value ?? '').trim().toLowerCase() !== organization) {
         return {
           status: 'tag-mismatch',
           message: warning(`Secrets Manager secret ${secretId} has tag ${orgTagKey}=${tag.Value ?? ''}, expected ${organization}`),
@@ -131,8 +135,10 @@ export function createPreflight(options: PreflightOptions): Preflight {
       why = 'Secrets Manager did not answer in time';
     } else if (name === 'ThrottlingException' || name === 'TooManyRequestsException' || name === 'RequestLimitExceeded') {
       why = 'Secrets Manager is throttling requests';
-    } else if (name === 'AccessDeniedException' || name === 'UnrecognizedClientException') {
+    } else if (name === 'AccessDeniedException') {
       why = "not allowed: the webhook's IAM role needs secretsmanager:DescribeSecret";
+    } else if (name === 'UnrecognizedClientException') {
+      why = 'AWS rejected the credentials (invalid or expired token): check IRSA or EKS Pod Identity for the webhook';
     } else if (name === 'CredentialsProviderError') {
       why = 'no AWS credentials: check IRSA or EKS Pod Identity for the webhook';
     } else {

@@ -71,6 +71,11 @@ t.test('organization tag check', async (t) => {
     sm.addSecret({ name: SECRET, tags: { 'db-access/organization': 'acme' } });
     t.same(await preflight.check(SECRET, 'acme', signal()), { status: 'ok' });
   });
+  t.test('tag in another case or with spaces still names the organization (namespaces are lowercase)', async (t) => {
+    const { sm, preflight } = await setup(t, { orgTagKey: 'db-access/organization' });
+    sm.addSecret({ name: SECRET, tags: { 'db-access/organization': ' Acme ' } });
+    t.same(await preflight.check(SECRET, 'acme', signal()), { status: 'ok' });
+  });
   t.test('tag absent: accepted (documented choice)', async (t) => {
     const { sm, preflight } = await setup(t, { orgTagKey: 'db-access/organization' });
     sm.addSecret({ name: SECRET, tags: { team: 'x' } });
@@ -105,6 +110,14 @@ t.test('AWS faults give unavailable with a reason, never an exception', async (t
     const r = await preflight.check(SECRET, 'acme', signal());
     t.equal(r.status, 'unavailable');
     t.match(r.message, /secretsmanager:DescribeSecret/);
+  });
+  t.test('credentials AWS does not recognize: said so, not blamed on the IAM policy', async (t) => {
+    const { sm, preflight } = await setup(t);
+    sm.failNext(1, 'UnrecognizedClientException');
+    const r = await preflight.check(SECRET, 'acme', signal());
+    t.equal(r.status, 'unavailable');
+    t.match(r.message, /AWS rejected the credentials \(invalid or expired token\)/);
+    t.notMatch(r.message, /DescribeSecret/);
   });
   t.test('a 500 from AWS', async (t) => {
     const { sm, preflight } = await setup(t);
@@ -272,4 +285,16 @@ t.test('client defaults keep the SDK from outlasting an admission', async (t) =>
   const merged = preflightClientConfig('eu-west-1', 1500, { maxAttempts: 1, requestHandler: { requestTimeout: 700 } });
   t.equal(merged.maxAttempts, 1);
   t.match(merged.requestHandler, { requestTimeout: 700, connectionTimeout: 1000 });
+});
+
+t.test('by default a denying answer is remembered 10 s: a created secret is seen by the next retry after that', async (t) => {
+  let clock = 1_000_000;
+  const { sm, preflight } = await setup(t, { now: () => clock });
+  t.equal((await preflight.check(SECRET, 'acme', signal())).status, 'missing');
+  sm.addSecret({ name: SECRET });
+  clock += 9_999;
+  t.equal((await preflight.check(SECRET, 'acme', signal())).status, 'missing', 'still the remembered answer');
+  clock += 1;
+  t.equal((await preflight.check(SECRET, 'acme', signal())).status, 'ok');
+  t.equal(describes(sm), 2);
 });
