@@ -4,6 +4,7 @@ import type { EnginePolicy } from '../engine/types.ts';
 import { isDns1123Label } from '../engine/names.ts';
 import { UsageError } from './errors.ts';
 import { ConfigError, loadConfig } from '../config.ts';
+import { printable } from '../text.ts';
 
 // The server's own settings parser builds the policy, so defaults and validation can never drift apart.
 const DEFAULT_POLICY = loadConfig({}).policy;
@@ -37,9 +38,10 @@ export type Command =
 export const USAGE = `Usage: db-access-webhook inject -f FILE [-f FILE ...] [flags]
 
 Renders offline what the db-access-webhook would do to the pods of a manifest, using the same engine as the
-webhook. Reads YAML or JSON (single or multi-document). Injects into Pods and the pod templates of Deployments,
-StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs whose pods carry db-access/enabled: "true". Everything else
-passes through unchanged, in order. The SecretProviderClasses the pods need follow the manifests.
+webhook. Reads YAML or JSON (single or multi-document, Lists item by item). Injects into Pods and the pod templates
+of Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs whose pods carry
+db-access/enabled: "true". Every other object passes through unchanged, in order. The SecretProviderClasses the
+pods need follow the manifests.
 
 Flags:
   -f, --filename FILE          input file, repeatable; "-" reads stdin
@@ -55,7 +57,8 @@ Flags:
   -h, --help                   show this help
       --version                print the version
 
-Exit codes: 0 success, 1 bad flags or input, 2 the webhook would deny a pod, 3 internal error.
+Exit codes: 0 success, 1 bad flags or input, 2 the webhook would deny a pod, 3 internal error,
+4 the output could not be written.
 
 Example:
   db-access-webhook inject -f examples/deployment.yaml
@@ -71,13 +74,38 @@ function namespaceName(flag: string, value: string): string {
   return value;
 }
 
+/** What each flag that takes a value needs, for messages. */
+const VALUE_OF: Readonly<Record<string, string>> = {
+  filename: 'a file name',
+  output: 'yaml or json',
+  namespace: 'a namespace name',
+  environment: 'an environment name',
+  region: 'an AWS region',
+  'excluded-namespaces': 'a comma-separated list of namespaces',
+  'webhook-namespace': 'a namespace name',
+};
+
 /** Turns parseArgs' messages, which suggest `--` tricks, into short ones. */
-function parseError(err: unknown): UsageError {
+function parseError(err: unknown, argv: readonly string[]): UsageError {
   const e = err as { code?: string; message?: string };
   const message = String(e.message ?? err);
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const flag = /'([^']+)'/.exec(message)?.[1] ?? message;
     return new UsageError(`unknown flag '${flag}' (see --help)`);
+  }
+  // A flag followed by nothing, or by another flag (`-f --diff`): parseArgs' three-line message names neither.
+  const missing = /^Option '(?:-\w, )?--([\w-]+) <value>' argument missing/.exec(message);
+  if (missing) {
+    const long = missing[1]!;
+    return new UsageError(`${argv.at(-1) ?? `--${long}`} needs ${VALUE_OF[long] ?? 'a value'} (see --help)`);
+  }
+  const ambiguous = /^Option '(-[\w-]+)' argument is ambiguous[^]*'--([\w-]+)=-XYZ'/.exec(message);
+  if (ambiguous) {
+    const [, flag, long] = ambiguous as unknown as [string, string, string];
+    const at = argv.findIndex((arg, i) => arg === flag && /^-./.test(argv[i + 1] ?? ''));
+    const got = at === -1 ? '' : `, got '${printable(argv[at + 1]!, 64)}'`;
+    const hint = long === 'filename' ? `; for a file name starting with '-' use --filename=...` : ' (see --help)';
+    return new UsageError(`${flag} needs ${VALUE_OF[long] ?? 'a value'}${got}${hint}`);
   }
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
     return new UsageError(`${message.split('\n')[0]} (see --help)`);
@@ -108,7 +136,7 @@ export function parseCommand(argv: readonly string[]): Command {
       },
     });
   } catch (err) {
-    throw parseError(err);
+    throw parseError(err, argv);
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };

@@ -7,6 +7,8 @@ export const EXIT_USAGE = 1;
 export const EXIT_DENIED = 2;
 /** A bug in db-access-webhook itself: the stack trace is printed so it can be reported. */
 export const EXIT_INTERNAL = 3;
+/** The output could not be written (a full disk, a closed terminal); not the input's fault, so not EXIT_USAGE. */
+export const EXIT_OUTPUT = 4;
 
 /** A problem with the command line or the input files. */
 export class UsageError extends Error {

@@ -5,8 +5,9 @@ import jsonpatch from 'fast-json-patch';
 import { Document, isAlias, isCollection, visit } from 'yaml';
 import { decide } from '../engine/index.ts';
 import type { AdmissionRequestInput, EnginePolicy, SecretProviderClass } from '../engine/types.ts';
+import { printable, quoteList } from '../text.ts';
 import type { ManifestDocument } from './manifests.ts';
-import { controllerPod, getPath, isObject, workloadKind, type Json, type JsonObject } from './workloads.ts';
+import { controllerPod, getPath, isList, isObject, workloadKind, type Json, type JsonObject } from './workloads.ts';
 
 export interface InjectOptions {
   readonly policy: EnginePolicy;
@@ -22,6 +23,7 @@ export interface Finding {
 }
 
 export interface RenderedDocument {
+  /** As named on the command line, made printable (one line, no terminal controls). */
   readonly file: string;
   readonly index: number;
   /** The document as read; kept so --diff can compare. */
@@ -51,6 +53,7 @@ export interface InjectResult {
 
 type Path = (string | number)[];
 
+/** `Kind/name` for messages and diff headers; both come from the input, so kept to one visible line. */
 function title(obj: Json): string {
   if (!isObject(obj)) return 'document';
   const kind = typeof obj.kind === 'string' ? obj.kind : 'object';
@@ -59,7 +62,58 @@ function title(obj: Json): string {
     typeof meta.name === 'string' ? meta.name :
     typeof meta.generateName === 'string' ? `${meta.generateName}*` :
     '(unnamed)';
-  return `${kind}/${name}`;
+  return `${printable(kind, 63)}/${printable(name, 253)}`;
+}
+
+/** Why a document is not something kubectl would apply, or undefined when it is an object with apiVersion and kind. */
+function notAnObject(value: Json): string | undefined {
+  if (value === null) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (!isObject(value)) return `a ${typeof value}`;
+  if (typeof value.kind !== 'string' || value.kind === '') return 'no kind';
+  if (typeof value.apiVersion !== 'string' || value.apiVersion === '') return 'no apiVersion';
+  return undefined;
+}
+
+/**
+ * The engine names fields of the pod it was handed; the user needs them in their manifest: `spec.containers` of a
+ * Deployment is `spec.template.spec.containers`, and the request's namespace is the document's metadata.namespace
+ * (--namespace is checked before the engine runs).
+ */
+function inManifest(message: string, templatePath: readonly string[]): string {
+  if (message.startsWith('request.namespace ')) return `metadata.namespace ${message.slice('request.namespace '.length)}`;
+  if (templatePath.length === 0) return message;
+  return message.replace(/^(?=(?:spec|metadata)\b)/, `${templatePath.join('.')}.`);
+}
+
+interface Located {
+  readonly obj: Json;
+  /** From the document root. */
+  readonly path: Path;
+  /** 1-based positions in the enclosing Lists, outermost first; empty for the document itself. */
+  readonly item: readonly number[];
+  /** Whether kubectl requires apiVersion and kind here: a document, or an item of a `v1 List`. */
+  readonly mustBeObject: boolean;
+}
+
+/**
+ * The objects of a document: itself, or the items of a List, nested Lists included. The items of a typed list
+ * (`DeploymentList`) may leave out kind and apiVersion, which the list implies.
+ */
+function* objectsIn(value: Json, path: Path = [], item: readonly number[] = [], mustBeObject = true): Generator<Located> {
+  if (!isList(value)) {
+    yield { obj: value, path, item, mustBeObject };
+    return;
+  }
+  const kind = value.kind === 'List' ? undefined : value.kind.slice(0, -'List'.length);
+  for (const [i, entry] of value.items.entries()) {
+    let obj = entry;
+    if (kind !== undefined && isObject(entry) && entry.kind === undefined) {
+      obj = { ...entry, kind };
+      if (entry.apiVersion === undefined && typeof value.apiVersion === 'string') obj.apiVersion = value.apiVersion;
+    }
+    yield* objectsIn(obj, [...path, 'items', i], [...item, i + 1], kind === undefined);
+  }
 }
 
 /** Applies the engine's change to one map of the template's metadata (labels or annotations), leaving the rest. */
@@ -123,16 +177,31 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
   const problems: Finding[] = [];
   const internal: Finding[] = [];
 
-  for (const { file, index, doc, value: data, indentSeq } of documents) {
+  for (const { file: rawFile, index, doc, value: data, indentSeq } of documents) {
     const value = data as Json;
     if (value === null || value === undefined) continue; // empty or comment-only: kubectl ignores these too
+    const file = printable(rawFile, 200);
+    const objects = [...objectsIn(value)];
+    // kubectl refuses these; echoing them would hide a wrong file (a binary, a values.yaml) in a pipeline.
+    let bad = false;
+    for (const { obj, item, mustBeObject } of objects) {
+      const why = mustBeObject ? notAnObject(obj) : undefined;
+      if (why === undefined) continue;
+      bad = true;
+      const at = item.length === 0 ? '' : `, item ${item.join('.')}`;
+      problems.push({
+        subject: file,
+        message: `document ${index}${at} is not a Kubernetes object (${why}): every object needs apiVersion and kind`,
+      });
+    }
+    if (bad) continue;
     // Flow (JSON) documents are re-rendered as block YAML even when unchanged, so the output reads as one style.
     const before = isFlow(doc) ? editable(doc, value) : doc;
     let after: Document | undefined;
-    const where = (item?: number): string =>
-      `(file ${file}, document ${index}${item === undefined ? '' : `, item ${item + 1}`})`;
+    const where = (item: readonly number[]): string =>
+      `(file ${file}, document ${index}${item.length === 0 ? '' : `, item ${item.join('.')}`})`;
 
-    const visitObject = (obj: Json | undefined, path: Path, item?: number): void => {
+    const visitObject = ({ obj, path, item }: Located): void => {
       if (!isObject(obj)) return;
       const kind = workloadKind(obj);
       if (kind === undefined) return;
@@ -142,6 +211,20 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       const meta = isObject(obj.metadata) ? obj.metadata : {};
       const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : options.namespace;
       const tmeta = isObject(template.metadata) ? template.metadata : {};
+      if (kind.templatePath.length > 0) {
+        // The webhook sees only the pod, so db-access/ annotations on the workload itself do nothing.
+        const own = Object.keys(isObject(meta.annotations) ? meta.annotations : {}).filter((k) => k.startsWith('db-access/'));
+        const misplaced = own.filter((k) => !(isObject(tmeta.annotations) && k in tmeta.annotations));
+        if (misplaced.length > 0) {
+          warnings.push({
+            subject,
+            message:
+              `${quoteList(misplaced, 3)} ${misplaced.length === 1 ? 'is' : 'are'} on the ${printable(String(obj.kind), 63)}'s ` +
+              `own metadata.annotations, where the webhook never sees ${misplaced.length === 1 ? 'it' : 'them'}; ` +
+              `move ${misplaced.length === 1 ? 'it' : 'them'} to ${kind.templatePath.join('.')}.metadata.annotations`,
+          });
+        }
+      }
       if (namespace === undefined) {
         // Without a namespace there is no organization; only a pod that asks for injection needs one.
         const trigger = isObject(tmeta.annotations) ? tmeta.annotations['db-access/enabled'] : undefined;
@@ -169,10 +252,10 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
         object: structuredClone(pod),
       };
       const decision = decide(request, options.policy);
-      for (const message of decision.warnings) warnings.push({ subject, message });
+      for (const message of decision.warnings) warnings.push({ subject, message: inManifest(message, kind.templatePath) });
       if (decision.action === 'skip') return;
       if (decision.action === 'deny') {
-        (decision.code >= 500 ? internal : denials).push({ subject, message: decision.message });
+        (decision.code >= 500 ? internal : denials).push({ subject, message: inManifest(decision.message, kind.templatePath) });
         return;
       }
       const spc = decision.secretProviderClass;
@@ -200,28 +283,27 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       syncNode(after, [...templateAt, 'spec'], template.spec, patched.spec ?? null);
     };
 
-    if (isObject(value) && value.kind === 'List' && Array.isArray(value.items)) {
-      for (const [i, item] of value.items.entries()) visitObject(item, ['items', i], i);
-    } else {
-      visitObject(value, []);
-    }
+    for (const located of objects) visitObject(located);
     rendered.push({ file, index, before, after: after ?? before, changed: after !== undefined, title: title(value), indentSeq });
   }
 
-  // Input that already holds a SecretProviderClass we would add (an earlier run's output) keeps it, not a copy.
+  // Input that already holds a SecretProviderClass we would add (an earlier run's output, also inside a List) keeps
+  // it, not a copy: the output of inject is a fixed point.
   for (const { file, index, value } of documents) {
-    const obj = value as Json;
-    if (!isObject(obj) || obj.kind !== 'SecretProviderClass' || !isObject(obj.metadata)) continue;
-    const namespace = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : options.namespace;
-    const key = `${namespace}/${String(obj.metadata.name)}`;
-    const wanted = spcs.get(key);
-    if (wanted === undefined) continue;
-    spcs.delete(key);
-    if (!isDeepStrictEqual(obj.spec, wanted.spec)) {
-      warnings.push({
-        subject: `SecretProviderClass/${String(obj.metadata.name)} (file ${file}, document ${index})`,
-        message: 'differs from the one the webhook creates; the webhook will replace its spec',
-      });
+    for (const { obj, item } of objectsIn(value as Json)) {
+      if (!isObject(obj) || obj.kind !== 'SecretProviderClass' || !isObject(obj.metadata)) continue;
+      const namespace = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : options.namespace;
+      const key = `${namespace}/${String(obj.metadata.name)}`;
+      const wanted = spcs.get(key);
+      if (wanted === undefined) continue;
+      spcs.delete(key);
+      if (!isDeepStrictEqual(obj.spec, wanted.spec)) {
+        const at = item.length === 0 ? '' : `, item ${item.join('.')}`;
+        warnings.push({
+          subject: `${title(obj)} (file ${printable(file, 200)}, document ${index}${at})`,
+          message: 'differs from the one the webhook creates; the webhook will replace its spec',
+        });
+      }
     }
   }
 

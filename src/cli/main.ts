@@ -1,7 +1,8 @@
 // `db-access-webhook`: argv → files → engine → stdout. The only module of the CLI that touches process.
 import { readFileSync } from 'node:fs';
 import { parseCommand, USAGE } from './args.ts';
-import { EXIT_DENIED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UsageError } from './errors.ts';
+import { oneLine } from '../text.ts';
+import { EXIT_DENIED, EXIT_INTERNAL, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, UsageError } from './errors.ts';
 import { inject, type Finding } from './inject.ts';
 import { parseSource, readSource, readStream, type ManifestDocument } from './manifests.ts';
 import { renderDiff, renderManifests } from './output.ts';
@@ -17,7 +18,8 @@ function version(): string {
   return pkg.version;
 }
 
-const line = (prefix: string, f: Finding): string => `${prefix}: ${f.subject}: ${f.message}\n`;
+// Messages quote input values; kept to one line without terminal controls whatever the input holds.
+const line = (prefix: string, f: Finding): string => `${prefix}: ${oneLine(f.subject)}: ${oneLine(f.message)}\n`;
 
 /** Runs one command and returns the exit code. Never throws for user mistakes. */
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -48,7 +50,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`error: ${err.message}\n`);
+      io.stderr(`error: ${oneLine(err.message)}\n`);
       return EXIT_USAGE;
     }
     io.stderr(`internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -58,11 +60,15 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
 /** The real process's streams. */
 export function processIo(): Io {
-  // A reader that stops early (`| head`) closes the pipe: that is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    process.exit(process.exitCode ?? 0);
+    // A reader that stops early (`| head`) closes the pipe: that is not an error worth a message.
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    // Node's "ENOSPC: no space left on device, write" as "no space left on device (ENOSPC)".
+    const why = err.message.replace(/^([A-Z]+): (.*?)(?:, write)?$/, '$2 ($1)');
+    process.stderr.write(`error: cannot write the output: ${oneLine(why)}\n`);
+    process.exit(EXIT_OUTPUT);
   });
+  process.stderr.on('error', () => {}); // nowhere left to report it; the exit code still tells
   return {
     stdin: () => readStream(process.stdin),
     stdout: (text) => process.stdout.write(text),

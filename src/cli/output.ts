@@ -1,16 +1,37 @@
 // Rendering: YAML documents, one JSON v1 List, or unified diffs. Deterministic for the same input.
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import { Document } from 'yaml';
+import { Document, Schema, visit } from 'yaml';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type { OutputFormat } from './args.ts';
 import type { InjectResult } from './inject.ts';
+import { isList, type Json } from './workloads.ts';
 
 // lineWidth 0: never fold long strings (DATABASE_URL) across lines, so values stay greppable.
-const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false } as const;
+// directives: false: we write the `---` separators ourselves (see yamlText for %YAML).
+const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false, directives: false } as const;
+
+// kubectl and Helm read YAML 1.1, where on, no, y, 1_000 or 1:20 are not strings, and the CLI reads YAML 1.2, where
+// 0o17 is not: a string is quoted whenever either version would read it as something else.
+const YAML_1_1_TAGS = new Schema({ compat: 'yaml-1.1' }).compat;
+const YAML_1_2_TAGS = new Schema({ compat: 'core' }).compat;
 
 function yamlText(doc: Document, indentSeq = true): string {
   const copy = doc.clone();
-  if (copy.directives) copy.directives.docStart = null; // we write the separators ourselves
+  const v11 = copy.schema.name === 'yaml-1.1';
+  if (v11) {
+    // A `%YAML 1.1` directive is dropped: kubectl splits streams at `---` lines, so it would land in the document
+    // before. Without it, booleans and numbers are written the way both versions read alike (true, not on; 493,
+    // not 0755).
+    visit(copy, {
+      Scalar(_, node) {
+        if (typeof node.value === 'boolean' || typeof node.value === 'number') {
+          delete node.source;
+          delete node.format;
+        }
+      },
+    });
+  }
+  copy.schema.compat = v11 ? YAML_1_2_TAGS : YAML_1_1_TAGS;
   return copy.toString({ ...YAML_OPTIONS, indentSeq });
 }
 
@@ -29,8 +50,10 @@ function spcText(spc: SecretProviderClass, format: OutputFormat): string {
 /** The manifests, then the SecretProviderClasses. YAML: `---`-separated documents. JSON: one `v1 List`. */
 export function renderManifests(result: InjectResult, format: OutputFormat): string {
   if (format === 'json') {
+    // A List's items join ours: a List inside a List would grow with each run instead of being a fixed point.
+    const flat = (value: Json): Json[] => (isList(value) && value.kind === 'List' ? value.items.flatMap(flat) : [value]);
     const items = [
-      ...result.documents.map((d) => d.after.toJS()),
+      ...result.documents.flatMap((d) => flat(d.after.toJS() as Json)),
       ...result.secretProviderClasses,
     ];
     return jsonText({ apiVersion: 'v1', kind: 'List', items });

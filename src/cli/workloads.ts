@@ -19,6 +19,7 @@ export const WORKLOAD_KINDS: Readonly<Record<string, WorkloadKind>> = {
   StatefulSet: { groups: ['apps'], templatePath: ['spec', 'template'] },
   DaemonSet: { groups: ['apps', 'extensions'], templatePath: ['spec', 'template'] },
   ReplicaSet: { groups: ['apps', 'extensions'], templatePath: ['spec', 'template'] },
+  ReplicationController: { groups: [''], templatePath: ['spec', 'template'] },
   Job: { groups: ['batch'], templatePath: ['spec', 'template'] },
   CronJob: { groups: ['batch'], templatePath: ['spec', 'jobTemplate', 'spec', 'template'] },
 };
@@ -38,6 +39,11 @@ export function workloadKind(obj: JsonObject): WorkloadKind | undefined {
   const kind = typeof obj.kind === 'string' ? WORKLOAD_KINDS[obj.kind] : undefined;
   const g = group(obj.apiVersion);
   return kind && g !== undefined && kind.groups.includes(g) ? kind : undefined;
+}
+
+/** A list of objects: kubectl's `v1 List`, or a typed list such as `DeploymentList` (`kubectl get -o yaml`). */
+export function isList(value: Json | undefined): value is JsonObject & { kind: string; items: Json[] } {
+  return isObject(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items);
 }
 
 export function getPath(obj: Json | undefined, path: readonly (string | number)[]): Json | undefined {
@@ -119,6 +125,10 @@ export function controllerPod(workload: JsonObject, template: JsonObject, namesp
       case 'ReplicaSet':
         metadata.generateName = `${name}-`;
         metadata.ownerReferences = [owner('apps/v1', 'ReplicaSet', name)];
+        break;
+      case 'ReplicationController':
+        metadata.generateName = `${name}-`;
+        metadata.ownerReferences = [owner('v1', 'ReplicationController', name)];
         break;
       case 'Job':
       case 'CronJob': {

@@ -182,7 +182,7 @@ t.test('--diff shows only what injection adds, per document, and applies cleanly
 });
 
 t.test('multi-document input: order kept, unrelated and not-opted-in documents unchanged', async (t) => {
-  const input = [CONFIGMAP, DEPLOYMENT, SERVICE, '', NOT_OPTED_IN, CUSTOM_DEPLOYMENT, '42\n'].join('---\n');
+  const input = [CONFIGMAP, DEPLOYMENT, SERVICE, '', NOT_OPTED_IN, CUSTOM_DEPLOYMENT].join('---\n');
   const path = file('multi.yaml', input);
   const r = await runCli(['inject', '-f', path]);
   t.equal(r.code, 0);
@@ -190,8 +190,8 @@ t.test('multi-document input: order kept, unrelated and not-opted-in documents u
   const out = docs(r.stdout);
   t.notMatch(r.stdout, /^---\n---$/m, 'no empty document in the output');
   t.same(
-    out.map((o) => (typeof o === 'object' ? `${o.kind}/${o.metadata.name}` : o)),
-    ['ConfigMap/settings', 'Deployment/api', 'Service/api', 'Deployment/cache', 'Deployment/custom', 42, 'SecretProviderClass/api-database-secrets'],
+    out.map((o) => `${o.kind}/${o.metadata.name}`),
+    ['ConfigMap/settings', 'Deployment/api', 'Service/api', 'Deployment/cache', 'Deployment/custom', 'SecretProviderClass/api-database-secrets'],
     'input order, the empty document dropped, the SecretProviderClass last',
   );
   const inputs = docs(input).filter((d) => d !== null);
@@ -260,7 +260,9 @@ t.test('unknown flags, bad flag values, missing files and commands: exit 1 with 
     [['inject', '-f', join(dir, 'nope.yaml')], /^error: cannot read .*nope\.yaml: no such file\n$/],
     [['inject', '-f', dir], /^error: cannot read .*: is a directory/],
     [['inject'], /^error: no input: pass -f FILE/],
-    [['inject', '-f'], /^error: Option '-f, --filename <value>' argument missing/],
+    [['inject', '-f'], /^error: -f needs a file name \(see --help\)\n$/],
+    [['inject', '-f', '--diff'], /^error: -f needs a file name, got '--diff'; for a file name starting with '-' use --filename=\.\.\.\n$/],
+    [['inject', '-f', deploymentPath, '-o', '--diff'], /^error: -o needs yaml or json, got '--diff' \(see --help\)\n$/],
     [['inject', '-f', deploymentPath, '-o', 'xml'], /^error: --output 'xml' is not supported: use yaml or json\n$/],
     [['inject', '-f', deploymentPath, '--region', 'nowhere'], /^error: --region must be an AWS region/],
     [['inject', '-f', deploymentPath, '--environment', 'Prod'], /^error: --environment must be a lowercase DNS label/],
@@ -377,10 +379,9 @@ t.test('JSON input, kubectl List input and a bare Pod', async (t) => {
   const l = await runCli(['inject', '-f', '-', '-o', 'json'], JSON.stringify(list));
   t.equal(l.code, 0);
   const result = JSON.parse(l.stdout) as Obj;
-  t.equal(result.items.length, 2, 'the List document and the SecretProviderClass');
-  t.same(result.items[0].items[0], list.items[0]);
-  t.equal(result.items[0].items[1].spec.containers[0].env.length, 12);
-  t.equal(result.items[1].kind, 'SecretProviderClass');
+  t.same(result.items.map((o: Obj) => o.kind), ['ConfigMap', 'Pod', 'SecretProviderClass'], 'the List\'s items, then the SecretProviderClass');
+  t.same(result.items[0], list.items[0]);
+  t.equal(result.items[1].spec.containers[0].env.length, 12);
 
   const denied = await runCli(['inject', '-f', '-'], JSON.stringify({ ...list, items: [{ ...pod, metadata: { ...pod.metadata, annotations: { 'db-access/enabled': 'on' } } }] }));
   t.equal(denied.code, 2);
@@ -435,4 +436,205 @@ spec:
   t.ok(r.stdout.startsWith(`---\n${service}---\n`), 'untouched document byte for byte');
   t.match(r.stdout, /\n      containers:\n      - name: api\n        image: nginx\n        volumeMounts:\n        - name: database-secrets\n/);
   t.match(r.stdout, /\n      volumes:\n      - name: database-secrets\n/);
+});
+
+// kubectl reads YAML 1.1, where these are booleans, numbers or null; written plain they would not stay strings.
+const YAML_1_1_LOOKALIKES = ['on', 'off', 'On', 'OFF', 'no', 'No', 'yes', 'Y', 'y', 'n', '~', '1_000', '1:20', '0o17', '0755', '2001-12-14'];
+
+/** Every document of `text` as a YAML 1.1 reader (kubectl, Helm) sees it. */
+function docs11(text: string): Obj[] {
+  const parsed = parseAllDocuments(text, { version: '1.1' });
+  if (!Array.isArray(parsed)) return [];
+  for (const d of parsed) if (d.errors.length > 0) throw d.errors[0];
+  return parsed.map((d) => d.toJS() as Obj);
+}
+
+t.test('strings YAML 1.1 reads as something else stay quoted: JSON input, anchors, moved env entries', async (t) => {
+  const data = Object.fromEntries(YAML_1_1_LOOKALIKES.map((v, i) => [`K${i}`, v]));
+  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flags', namespace: 'shop' }, data };
+  const json = await runCli(['inject', '-f', '-'], JSON.stringify(configMap));
+  t.equal(json.code, 0, json.stderr);
+  t.match(json.stdout, /\n {2}K0: "on"\n/);
+  t.same(docs11(json.stdout)[0]!.data, data, 'a YAML 1.1 reader gets the same strings');
+  t.same(docs(json.stdout)[0]!.data, data, 'and so does a YAML 1.2 reader');
+
+  const env = YAML_1_1_LOOKALIKES.map((value, i) => ({ name: `V${i}`, value }));
+  // The engine puts its env first, so the user's entries are re-created further down the list.
+  const plain = DEPLOYMENT.replace('          image: nginx\n', `          image: nginx\n          env:\n${env.map((e) => `            - name: ${e.name}\n              value: ${JSON.stringify(e.value)}\n`).join('')}`);
+  // Anchored documents are re-created from their values (so an edit never leaks through an alias).
+  const anchored = `apiVersion: v1
+kind: Pod
+metadata:
+  name: two
+  namespace: shop
+  annotations:
+    db-access/enabled: "true"
+    db-access/containers: a
+spec:
+  serviceAccountName: shop
+  containers:
+    - &base
+      name: a
+      image: busybox
+      env:
+${env.map((e) => `        - name: ${e.name}\n          value: ${JSON.stringify(e.value)}\n`).join('')}    - <<: *base
+      name: b
+`;
+  for (const [name, input, containers] of [['block YAML', plain, (o: Obj) => o.spec.template.spec.containers], ['anchors', anchored, (o: Obj) => o.spec.containers]] as const) {
+    const r = await runCli(['inject', '-f', '-'], input);
+    t.equal(r.code, 0, `${name}: ${r.stderr}`);
+    for (const out of [docs11(r.stdout)[0]!, docs(r.stdout)[0]!]) {
+      for (const c of containers(out) as Obj[]) {
+        t.same((c.env as Obj[]).filter((e) => e.name.startsWith('V')), env, `${name}: container ${c.name} keeps its strings`);
+      }
+    }
+    const again = await runCli(['inject', '-f', '-'], r.stdout);
+    t.equal(again.stdout, r.stdout, `${name}: the output is a fixed point`);
+  }
+});
+
+t.test('a %YAML 1.1 directive: dropped from the output, which reads the same in YAML 1.1 and 1.2', async (t) => {
+  const input = `%YAML 1.1\n---\n${CONFIGMAP}  quoted: "on"\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: shop\nimmutable: on\nstringData:\n  mode: "0755"\n  octal: 0755\n---\n${DEPLOYMENT}`;
+  const r = await runCli(['inject', '-f', '-'], input);
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stdout, /^%/m, 'no directive in the middle of the stream');
+  const parsed = parseAllDocuments(r.stdout);
+  t.ok(Array.isArray(parsed) && parsed.every((d) => d.errors.length === 0), 'parses back');
+  const read = docs(r.stdout);
+  t.same(read, docs11(r.stdout), 'YAML 1.1 and 1.2 readers agree');
+  t.same(read[0]!.data.quoted, 'on');
+  t.equal(read[1]!.immutable, true, 'the 1.1 boolean `on` is written as true');
+  t.same(read[1]!.stringData, { mode: '0755', octal: 493 }, 'the 1.1 octal 0755 is written as 493');
+  t.same(read.map((o) => o.kind), ['ConfigMap', 'Secret', 'Deployment', 'SecretProviderClass']);
+  t.equal((await runCli(['inject', '-f', '-'], r.stdout)).stdout, r.stdout, 'a fixed point');
+});
+
+t.test('typed lists (DeploymentList, PodList) are processed item by item, like a v1 List', async (t) => {
+  const deploy = docs(DEPLOYMENT)[0]!;
+  // As the API serves it: items without kind and apiVersion, which the list implies.
+  const { kind: _k, apiVersion: _a, ...bare } = deploy;
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'one-off', namespace: 'shop', annotations: { 'db-access/enabled': 'true' } }, spec: { serviceAccountName: 'shop', containers: [{ name: 'psql', image: 'postgres:17' }] } };
+  const cases: Array<[string, Obj, (o: Obj) => Obj]> = [
+    ['DeploymentList', { apiVersion: 'apps/v1', kind: 'DeploymentList', items: [deploy] }, (o) => o.items[0].spec.template.spec],
+    ['DeploymentList with bare items', { apiVersion: 'apps/v1', kind: 'DeploymentList', items: [bare] }, (o) => o.items[0].spec.template.spec],
+    ['PodList', { apiVersion: 'v1', kind: 'PodList', items: [pod] }, (o) => o.items[0].spec],
+  ];
+  for (const [name, list, spec] of cases) {
+    const diff = await runCli(['inject', '-f', '-', '--diff'], JSON.stringify(list));
+    t.equal(diff.code, 0, `${name}: ${diff.stderr}`);
+    t.match(diff.stdout, new RegExp(`^--- <stdin> \\(document 1, ${list.kind}/`), `${name}: a diff for the list`);
+    t.match(diff.stdout, /^\+\+\+ SecretProviderClass\//m);
+    const [out, spc] = docs((await runCli(['inject', '-f', '-'], JSON.stringify(list))).stdout);
+    t.equal(spec(out!).volumes[0].name, 'database-secrets', name);
+    t.notOk('kind' in out!.items[0] && !('kind' in list.items[0]), `${name}: implied kinds are not written into the items`);
+    t.equal(spc!.kind, 'SecretProviderClass');
+  }
+});
+
+t.test('the output is a fixed point: -o json fed back changes nothing, an existing SecretProviderClass is found in a List', async (t) => {
+  const input = `${CONFIGMAP}---\n${DEPLOYMENT}---\n${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [docs(SERVICE)[0]] })}\n`;
+  const once = await runCli(['inject', '-f', '-', '-o', 'json'], input);
+  t.equal(once.code, 0, once.stderr);
+  const list = JSON.parse(once.stdout) as Obj;
+  t.same(list.items.map((o: Obj) => o.kind), ['ConfigMap', 'Deployment', 'Service', 'SecretProviderClass'], 'one flat List');
+  const twice = await runCli(['inject', '-f', '-', '-o', 'json'], once.stdout);
+  t.equal(twice.code, 0, twice.stderr);
+  t.equal(twice.stdout, once.stdout);
+  const diff = await runCli(['inject', '-f', '-', '--diff'], once.stdout);
+  t.equal(diff.stdout, '', 'nothing left to inject');
+
+  const asYaml = await runCli(['inject', '-f', '-'], once.stdout);
+  t.same(docs(asYaml.stdout).map((o) => o.kind), ['List'], 'no second SecretProviderClass after the List');
+});
+
+t.test('ReplicationController pods are injected like the other workloads', async (t) => {
+  const rc = DEPLOYMENT.replace('apiVersion: apps/v1\nkind: Deployment', 'apiVersion: v1\nkind: ReplicationController').replace('  selector:\n    matchLabels: {app: api}\n', '  selector: {app: api}\n');
+  const r = await runCli(['inject', '-f', '-'], rc);
+  t.equal(r.code, 0, r.stderr);
+  const [out, spc] = docs(r.stdout);
+  t.equal(out!.kind, 'ReplicationController');
+  t.equal(out!.spec.template.spec.containers[0].env.length, 12);
+  t.equal(spc!.metadata.name, 'api-database-secrets');
+  t.match((await runCli(['--help'])).stdout, /ReplicationControllers/);
+});
+
+t.test('names from the input are printed on one line, without terminal controls', async (t) => {
+  const name = 'api\n\u001b[2J\u009b31m\u202eevil';
+  const deploy = docs(DEPLOYMENT)[0]!;
+  deploy.metadata.name = name;
+  const denied = structuredClone(deploy);
+  denied.spec.template.metadata.annotations['db-access/enabled'] = 'maybe';
+  const r = await runCli(['inject', '-f', '-'], JSON.stringify(denied));
+  t.equal(r.code, 2);
+  t.equal(r.stderr.split('\n').length, 2, 'one line');
+  t.notMatch(r.stderr, /[\u001b\u009b\u202e]/, 'no escape, CSI or bidi control');
+  t.match(r.stderr, /^error: Deployment\/api \[2J\\u009b31m\\u202eevil \(file <stdin>, document 1\): /);
+
+  const d = await runCli(['inject', '-f', '-', '--diff'], JSON.stringify(deploy));
+  t.equal(d.code, 0, d.stderr);
+  const headers = d.stdout.split('\n').filter((l) => /^(---|\+\+\+) /.test(l));
+  t.equal(headers.length, 4, 'the Deployment and the SecretProviderClass, two header lines each');
+  // jsdiff quotes a name holding a backslash, as git does.
+  t.match(headers[0], /^--- "<stdin> \(document 1, Deployment\/api \[2J\\\\u009b31m\\\\u202eevil\)"$/);
+  t.notMatch(d.stdout, /[\u001b\u009b\u202e]/);
+});
+
+t.test('a document that is not a Kubernetes object is an error (exit 1), not echoed', async (t) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['a bare string', 'hello\n', /^error: <stdin>: document 1 is not a Kubernetes object \(a string\): every object needs apiVersion and kind\n$/],
+    ['a map without kind', `${CONFIGMAP}---\nreplicas: 2\n`, /^error: <stdin>: document 2 is not a Kubernetes object \(no kind\)/],
+    ['no apiVersion', 'kind: Pod\nmetadata: {name: x}\n', /^error: <stdin>: document 1 is not a Kubernetes object \(no apiVersion\)/],
+    ['a number', `${CONFIGMAP}---\n42\n`, /^error: <stdin>: document 2 is not a Kubernetes object \(a number\)/],
+    ['a list', '- a\n- b\n', /^error: <stdin>: document 1 is not a Kubernetes object \(a list\)/],
+    ['a List item', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [docs(SERVICE)[0], { a: 1 }] }), /^error: <stdin>: document 1, item 2 is not a Kubernetes object \(no kind\)/],
+  ];
+  for (const [name, input, stderr] of cases) {
+    for (const output of ['yaml', 'json']) {
+      const r = await runCli(['inject', '-f', '-', '-o', output], input);
+      t.equal(r.code, 1, `${name} -o ${output}`);
+      t.match(r.stderr, stderr, name);
+      t.equal(r.stdout, '', name);
+    }
+  }
+  const binary = await runCli(['inject', '-f', file('image.png', '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR')]);
+  t.equal(binary.code, 1);
+  t.match(binary.stderr, /^error: .*image\.png: document 1 is not a Kubernetes object \(a string\)/);
+  t.equal(binary.stdout, '');
+});
+
+t.test('errors name the field in the manifest, not in the pod the engine was given', async (t) => {
+  const workload = (kind: string, template: string, namespace = 'shop'): string =>
+    `apiVersion: ${kind === 'CronJob' ? 'batch/v1' : 'apps/v1'}\nkind: ${kind}\nmetadata:\n  name: w\n  namespace: ${namespace}\nspec:\n` +
+    (kind === 'CronJob'
+      ? `  jobTemplate:\n    spec:\n      template:\n${template.replace(/^/gm, '    ')}`
+      : `  template:\n${template}`);
+  const opted = '    metadata:\n      annotations:\n        db-access/enabled: "true"\n';
+  const cases: Array<[string, string, RegExp]> = [
+    ['Deployment', workload('Deployment', opted), /: spec\.template\.spec must be an object, got null$/],
+    ['StatefulSet', workload('StatefulSet', `${opted}    spec:\n      containers: []\n`), /: spec\.template\.spec\.containers is empty: /],
+    ['CronJob', workload('CronJob', `${opted}    spec:\n      initContainers: 3\n      containers: [{name: a, image: b}]\n`), /: spec\.jobTemplate\.spec\.template\.spec\.initContainers must be a list/],
+    ['namespace', workload('Deployment', `${opted}    spec:\n      containers: [{name: a, image: b}]\n`, 'Acme_Corp'), /: metadata\.namespace "Acme_Corp" is not a valid namespace name/],
+    ['Pod', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations: {db-access/enabled: "true"}\nspec: {}\n', /: spec\.containers is missing: /],
+  ];
+  for (const [name, input, stderr] of cases) {
+    const r = await runCli(['inject', '-f', '-'], input);
+    t.equal(r.code, 2, name);
+    t.match(r.stderr.trimEnd(), stderr, name);
+  }
+});
+
+t.test('db-access annotations on the workload instead of its pod template: a warning saying where they go', async (t) => {
+  const misplaced = DEPLOYMENT.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    db-access/enabled: "true"\n')
+    .replace('      annotations:\n        db-access/enabled: "true"\n', '');
+  const r = await runCli(['inject', '-f', '-'], misplaced);
+  t.equal(r.code, 0);
+  t.equal(
+    r.stderr,
+    'warning: Deployment/api (file <stdin>, document 1): "db-access/enabled" is on the Deployment\'s own metadata.annotations, ' +
+      'where the webhook never sees it; move it to spec.template.metadata.annotations\n',
+  );
+  t.equal(r.stdout, `---\n${misplaced}`, 'nothing injected, the manifest unchanged');
+
+  const both = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n    db-access/enabled: "true"\n'));
+  t.equal(both.stderr, '', 'no warning when the pod template has it too');
 });

@@ -1,7 +1,8 @@
 // The real executable, spawned on this Node: exit codes, stdin, stdout and stderr as a shell sees them.
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { runCli } from './run-cli.ts';
+import { BIN, ROOT, runCli } from './run-cli.ts';
 
 const deployment = readFileSync(new URL('../../examples/deployment.yaml', import.meta.url), 'utf8');
 
@@ -40,4 +41,15 @@ t.test('--help', async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, /^Usage: db-access-webhook inject/);
   t.match(r.stdout, /Example:/);
+});
+
+t.test('an output that cannot be written: one line on stderr, exit 4', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async (t) => {
+  const full = openSync('/dev/full', 'w'); // every write fails with ENOSPC, as on a full disk
+  t.teardown(() => closeSync(full));
+  const child = spawn(process.execPath, [BIN, 'inject', '-f', 'examples/deployment.yaml'], { cwd: ROOT, stdio: ['ignore', full, 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  t.equal(code, 4);
+  t.equal(stderr, 'error: cannot write the output: no space left on device (ENOSPC)\n');
 });

@@ -62,6 +62,7 @@ t.test('every workload kind: the app name is the workload name, as the webhook d
     { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db' }, spec: { template } },
     { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' }, spec: { template } },
     { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'rs' }, spec: { template } },
+    { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'legacy' }, spec: { template } },
     { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'migrate' }, spec: { template } },
     { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly' }, spec: { jobTemplate: { spec: { template } } } },
     { apiVersion: 'v1', kind: 'Pod', spec: template.spec, metadata: { name: 'debug', ...template.metadata } },
@@ -73,7 +74,7 @@ t.test('every workload kind: the app name is the workload name, as the webhook d
   const out = docs(r.stdout);
   t.same(
     out.slice(workloads.length).map((spc) => spc.metadata.name),
-    ['web', 'db', 'agent', 'rs', 'migrate', 'nightly', 'debug'].map((app) => `${app}-database-secrets`),
+    ['web', 'db', 'agent', 'rs', 'legacy', 'migrate', 'nightly', 'debug'].map((app) => `${app}-database-secrets`),
   );
   for (const w of out.slice(0, workloads.length - 1)) {
     t.same(w.metadata, { name: w.metadata.name }, `${w.kind}: metadata unchanged (no namespace, owner or generateName added)`);
