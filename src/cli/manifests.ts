@@ -1,6 +1,6 @@
 // Reading manifests: files or stdin, YAML or JSON, one or many documents. Errors name the file and line.
 import { readFile } from 'node:fs/promises';
-import { Document, LineCounter, parseAllDocuments } from 'yaml';
+import { Document, LineCounter, parseAllDocuments, type Tags } from 'yaml';
 import { UsageError } from './errors.ts';
 
 export interface Source {
@@ -49,10 +49,25 @@ function shortMessage(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }
 
+/** YAML 1.1's tags without the two go-yaml v2 does not apply to plain scalars: timestamps and base-60 numbers. */
+const GO_YAML_TAGS = (tags: Tags): Tags =>
+  tags.filter((tag) =>
+    typeof tag === 'string'
+      ? !['timestamp', 'intTime', 'floatTime'].includes(tag)
+      : tag.tag !== 'tag:yaml.org,2002:timestamp' && (tag as { format?: string }).format !== 'TIME',
+  );
+
 export function parseSource(source: Source): ManifestDocument[] {
   const lineCounter = new LineCounter();
-  // merge: Kubernetes (go-yaml) honours `<<` merge keys, so we do too.
-  const parsed = parseAllDocuments(source.text, { lineCounter, merge: true, prettyErrors: false });
+  // Read as kubectl reads it (go-yaml v2): YAML 1.1, so `0644` is 420 and `yes` is true, `<<` merge keys honoured,
+  // and timestamps or `1:20` left as strings. YAML 1.2 read `defaultMode: 0644` as 644, an invalid mode.
+  const parsed = parseAllDocuments(source.text, {
+    lineCounter,
+    version: '1.1',
+    customTags: GO_YAML_TAGS,
+    merge: true,
+    prettyErrors: false,
+  });
   if (!Array.isArray(parsed)) return []; // an empty stream
   const documents: ManifestDocument[] = [];
   for (const [i, doc] of parsed.entries()) {

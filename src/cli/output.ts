@@ -1,6 +1,6 @@
 // Rendering: YAML documents, one JSON v1 List, or unified diffs. Deterministic for the same input.
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import { Document, Schema, visit } from 'yaml';
+import { Document, Schema } from 'yaml';
 import type { SecretProviderClass } from '../engine/types.ts';
 import type { OutputFormat } from './args.ts';
 import type { InjectResult } from './inject.ts';
@@ -10,28 +10,17 @@ import { isList, type Json } from './workloads.ts';
 // directives: false: we write the `---` separators ourselves (see yamlText for %YAML).
 const YAML_OPTIONS = { lineWidth: 0, flowCollectionPadding: false, directives: false } as const;
 
-// kubectl and Helm read YAML 1.1, where on, no, y, 1_000 or 1:20 are not strings, and the CLI reads YAML 1.2, where
-// 0o17 is not: a string is quoted whenever either version would read it as something else.
-const YAML_1_1_TAGS = new Schema({ compat: 'yaml-1.1' }).compat;
-const YAML_1_2_TAGS = new Schema({ compat: 'core' }).compat;
+// kubectl and Helm read YAML 1.1 (on, no, y, 1_000 are not strings there), other YAML 1.1 readers also take 1:20 and
+// 2001-12-14 as a number and a date, and YAML 1.2 readers take 0o17 as a number: a string is quoted whenever any of
+// them would read it as something else.
+const ANY_READER_TAGS = [...(new Schema({ compat: 'yaml-1.1' }).compat ?? []), ...(new Schema({ compat: 'core' }).compat ?? [])];
 
 function yamlText(doc: Document, indentSeq = true): string {
   const copy = doc.clone();
-  const v11 = copy.schema.name === 'yaml-1.1';
-  if (v11) {
-    // A `%YAML 1.1` directive is dropped: kubectl splits streams at `---` lines, so it would land in the document
-    // before. Without it, booleans and numbers are written the way both versions read alike (true, not on; 493,
-    // not 0755).
-    visit(copy, {
-      Scalar(_, node) {
-        if (typeof node.value === 'boolean' || typeof node.value === 'number') {
-          delete node.source;
-          delete node.format;
-        }
-      },
-    });
-  }
-  copy.schema.compat = v11 ? YAML_1_2_TAGS : YAML_1_1_TAGS;
+  // Input is read as YAML 1.1 (manifests.ts), so the user's own scalars are written back as they were (`0644`,
+  // `yes`): what kubectl read from them does not change. A `%YAML` directive is dropped: kubectl splits streams at
+  // `---` lines, so it would land in the document before.
+  copy.schema.compat = ANY_READER_TAGS;
   return copy.toString({ ...YAML_OPTIONS, indentSeq });
 }
 

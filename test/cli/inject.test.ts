@@ -493,20 +493,38 @@ ${env.map((e) => `        - name: ${e.name}\n          value: ${JSON.stringify(e
   }
 });
 
-t.test('a %YAML 1.1 directive: dropped from the output, which reads the same in YAML 1.1 and 1.2', async (t) => {
+t.test('a %YAML 1.1 directive is dropped from the output; the user\'s own scalars are written as they were', async (t) => {
   const input = `%YAML 1.1\n---\n${CONFIGMAP}  quoted: "on"\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: shop\nimmutable: on\nstringData:\n  mode: "0755"\n  octal: 0755\n---\n${DEPLOYMENT}`;
   const r = await runCli(['inject', '-f', '-'], input);
   t.equal(r.code, 0, r.stderr);
   t.notMatch(r.stdout, /^%/m, 'no directive in the middle of the stream');
   const parsed = parseAllDocuments(r.stdout);
   t.ok(Array.isArray(parsed) && parsed.every((d) => d.errors.length === 0), 'parses back');
-  const read = docs(r.stdout);
-  t.same(read, docs11(r.stdout), 'YAML 1.1 and 1.2 readers agree');
+  t.match(r.stdout, /\nimmutable: on\n/);
+  t.match(r.stdout, /\n {2}octal: 0755\n/);
+  const read = docs11(r.stdout);
   t.same(read[0]!.data.quoted, 'on');
-  t.equal(read[1]!.immutable, true, 'the 1.1 boolean `on` is written as true');
-  t.same(read[1]!.stringData, { mode: '0755', octal: 493 }, 'the 1.1 octal 0755 is written as 493');
+  t.equal(read[1]!.immutable, true, 'kubectl reads `on` as true, as it did from the input');
+  t.same(read[1]!.stringData, { mode: '0755', octal: 493 }, 'and 0755 as octal');
   t.same(read.map((o) => o.kind), ['ConfigMap', 'Secret', 'Deployment', 'SecretProviderClass']);
   t.equal((await runCli(['inject', '-f', '-'], r.stdout)).stdout, r.stdout, 'a fixed point');
+});
+
+t.test('input is read as kubectl reads it (YAML 1.1): defaultMode 0644 is octal, and stays 0644 in the output', async (t) => {
+  const withMode = DEPLOYMENT.replace(
+    '          image: nginx\n',
+    '          image: nginx\n      volumes:\n        - name: cfg\n          configMap:\n            name: cfg\n            defaultMode: 0644\n',
+  );
+  t.not(withMode, DEPLOYMENT, 'the fixture has the volume');
+  const yamlOut = await runCli(['inject', '-f', '-'], withMode);
+  t.equal(yamlOut.code, 0, yamlOut.stderr);
+  t.match(yamlOut.stdout, /\n {12}defaultMode: 0644\n/, 'written as the user wrote it (YAML 1.2 would have made it 644)');
+  const jsonOut = await runCli(['inject', '-f', '-', '-o', 'json'], withMode);
+  const deployment = JSON.parse(jsonOut.stdout).items[0];
+  const cfg = deployment.spec.template.spec.volumes.find((v: Obj) => v.name === 'cfg');
+  t.equal(cfg.configMap.defaultMode, 0o644, 'JSON carries the number kubectl means: 420');
+  const answer = await runCli(['inject', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations:\n    db-access/enabled: yes\nspec:\n  containers:\n    - name: a\n      image: busybox\n');
+  t.not(answer.code, 0, 'an unquoted yes is a boolean to kubectl, not the string "true": refused, not injected');
 });
 
 t.test('typed lists (DeploymentList, PodList) are processed item by item, like a v1 List', async (t) => {
