@@ -34,7 +34,7 @@ export function networkErrorCode(err: unknown): string | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (code in WORDS || NETWORK_CODE.test(code))) return code;
+    if (typeof code === 'string' && NETWORK_CODE.test(code)) return code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -42,5 +42,5 @@ export function networkErrorCode(err: unknown): string | undefined {
 
 /** What a network error code means, for a message; an unknown code is shown as it is. */
 export function networkErrorWords(code: string): string {
-  return WORDS[code] ?? code;
+  return Object.hasOwn(WORDS, code) ? (WORDS[code] as string) : code;
 }

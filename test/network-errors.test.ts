@@ -21,6 +21,8 @@ t.test('no code, a non-object, a numeric code, or a chain deeper than five gives
   t.equal(networkErrorCode('ECONNREFUSED'), undefined);
   t.equal(networkErrorCode(null), undefined);
   t.equal(networkErrorCode(Object.assign(new Error('dom'), { code: 20 })), undefined);
+  t.equal(networkErrorCode(Object.assign(new Error('odd'), { code: 'constructor' })), undefined, 'not an inherited key');
+  t.equal(networkErrorWords('constructor'), 'constructor');
   let deep: Error = Object.assign(new Error('bottom'), { code: 'ECONNRESET' });
   for (let i = 0; i < 5; i++) deep = new Error(`wrap ${i}`, { cause: deep });
   t.equal(networkErrorCode(deep), undefined, 'six deep is not searched');

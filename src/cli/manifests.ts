@@ -1,6 +1,6 @@
 // Reading manifests: files or stdin, YAML or JSON, one or many documents. Errors name the file and line.
 import { readFile } from 'node:fs/promises';
-import { Document, LineCounter, parseAllDocuments, type Tags } from 'yaml';
+import { Document, LineCounter, parseAllDocuments, type ScalarTag, type Tags } from 'yaml';
 import { UsageError } from './errors.ts';
 
 export interface Source {
@@ -49,13 +49,27 @@ function shortMessage(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }
 
-/** YAML 1.1's tags without the two go-yaml v2 does not apply to plain scalars: timestamps and base-60 numbers. */
-const GO_YAML_TAGS = (tags: Tags): Tags =>
-  tags.filter((tag) =>
+/**
+ * go-yaml v2 hands plain numbers to Go's strconv.ParseInt(s, 0, 64), which also takes `0o`, `0O`, `0B` and `0X`
+ * prefixes that YAML 1.1 has not: `defaultMode: 0o644` is 420 to kubectl.
+ */
+const GO_PREFIXED_INT: ScalarTag = {
+  identify: () => false, // only for reading; numbers we write get YAML 1.1's own forms
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  test: /^[-+]?0(?:[oO][0-7_]+|[bB][01_]+|[xX][0-9a-fA-F_]+)$/,
+  resolve: (text) => (text.startsWith('-') ? -1 : 1) * Number(text.replace(/^[-+]/, '').replace(/_/g, '').toLowerCase()),
+};
+
+/** YAML 1.1's tags as go-yaml v2 applies them to plain scalars: no timestamps, no base-60, Go's int prefixes. */
+const GO_YAML_TAGS = (tags: Tags): Tags => [
+  GO_PREFIXED_INT,
+  ...tags.filter((tag) =>
     typeof tag === 'string'
       ? !['timestamp', 'intTime', 'floatTime'].includes(tag)
       : tag.tag !== 'tag:yaml.org,2002:timestamp' && (tag as { format?: string }).format !== 'TIME',
-  );
+  ),
+];
 
 export function parseSource(source: Source): ManifestDocument[] {
   const lineCounter = new LineCounter();

@@ -523,6 +523,13 @@ t.test('input is read as kubectl reads it (YAML 1.1): defaultMode 0644 is octal,
   const deployment = JSON.parse(jsonOut.stdout).items[0];
   const cfg = deployment.spec.template.spec.volumes.find((v: Obj) => v.name === 'cfg');
   t.equal(cfg.configMap.defaultMode, 0o644, 'JSON carries the number kubectl means: 420');
+  // Go's own prefixes, which kubectl (strconv.ParseInt base 0) accepts and YAML 1.1 has not.
+  for (const [written, meant] of [['0o644', 0o644], ['0O644', 0o644], ['0x1A4', 0x1a4], ['0B110100100', 0b110100100]] as const) {
+    const out = await runCli(['inject', '-f', '-', '-o', 'json'], withMode.replace('defaultMode: 0644', `defaultMode: ${written}`));
+    t.equal(out.code, 0, out.stderr);
+    const volume = JSON.parse(out.stdout).items[0].spec.template.spec.volumes.find((v: Obj) => v.name === 'cfg');
+    t.equal(volume.configMap.defaultMode, meant, `${written} is the number ${meant}, not a string`);
+  }
   const answer = await runCli(['inject', '-f', '-'], 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\n  annotations:\n    db-access/enabled: yes\nspec:\n  containers:\n    - name: a\n      image: busybox\n');
   t.not(answer.code, 0, 'an unquoted yes is a boolean to kubectl, not the string "true": refused, not injected');
 });
