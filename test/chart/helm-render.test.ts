@@ -763,3 +763,22 @@ t.test('existingSecret with a real CA file (--set-file): the caBundle is that PE
   t.equal(caBundle.toString('utf8'), ca.cert);
   t.ok(new X509Certificate(caBundle).ca, 'a CA certificate the apiserver can load');
 });
+
+t.test('NetworkPolicy: with the preflight on, egress to the EKS Pod Identity agent on port 80 and nowhere else on 80', async (t) => {
+  const [policy] = ofKind(get('ci/extras-values.yaml').objects, 'NetworkPolicy');
+  const egress = list(obj(policy?.['spec'])['egress']);
+  const agent = egress.filter((rule) => list(rule['ports']).some((p) => p['port'] === 80));
+  t.same(agent, [{ to: [{ ipBlock: { cidr: '169.254.170.23/32' } }, { ipBlock: { cidr: 'fd00:ec2::23/128' } }], ports: [{ port: 80, protocol: 'TCP' }] }]);
+  const off = await render({ variant: 'ci/extras-values.yaml', kubeVersion: '1.34.0', args: ['--set', 'config.preflight=off'] });
+  t.equal(off.code, 0, off.stderr);
+  const [without] = ofKind(off.objects, 'NetworkPolicy');
+  t.notOk(JSON.stringify(without).includes('169.254.170.23'), 'preflight off: no AWS credentials needed, no rule');
+});
+
+t.test('PodDisruptionBudget: pods that run but are not ready may be evicted (1.27+), so a crash loop never blocks a drain', async (t) => {
+  for (const kubeVersion of KUBE_VERSIONS) {
+    const [pdb] = ofKind(get('values.yaml', kubeVersion).objects, 'PodDisruptionBudget');
+    const policy = obj(pdb?.['spec'])['unhealthyPodEvictionPolicy'];
+    t.equal(policy, kubeVersion === '1.25.0' ? undefined : 'AlwaysAllow', kubeVersion);
+  }
+});

@@ -66,6 +66,12 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
     ['extraEnv without a name', { extraEnv: [{ value: 'x' }] }],
     ['a pod label the chart sets itself', { podLabels: { 'db-access/component': 'other' } }],
     ['a preflight tag key AWS would refuse', { config: { preflightOrgTag: 'x#y' } }],
+    ['an IRSA role on a ServiceAccount the chart does not create (it would be dropped)', { serviceAccount: { create: false, name: 'platform-sa', awsRoleArn: 'arn:aws:iam::123456789012:role/dbw' } }],
+    ['annotations on a ServiceAccount the chart does not create', { serviceAccount: { create: false, name: 'platform-sa', annotations: { foo: 'bar' } } }],
+    ['an image repository with a tag (it would end up twice)', { image: { repository: 'registry.example.com/db-access-webhook:1.4.0' } }],
+    ['an image repository with a digest', { image: { repository: `registry.example.com/db-access-webhook@sha256:${'a'.repeat(64)}` } }],
+    ['a heap size with a unit (node refuses it and the pod crash-loops)', { nodeOptions: '--max-old-space-size=384M' }],
+    ['a semi-space size with a unit', { nodeOptions: '--max-old-space-size=128 --max-semi-space-size=8m' }],
   ];
   for (const [name, override] of cases) {
     t.not(errorsOf(mergeValues(defaults, override)), [], name);
@@ -73,6 +79,8 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
   // The same positive case as the last negative ones, so the negatives fail for the reason they name.
   t.same(errorsOf(mergeValues(defaults, { tls: { mode: 'existingSecret', existingSecret: { name: 's', caBundle: '-----BEGIN CERTIFICATE-----\nx\n' } } })), []);
   t.same(errorsOf(mergeValues(defaults, { podLabels: { tier: 'infra' }, config: { preflightOrgTag: 'aws:org/unit=1 é' } })), []);
+  t.same(errorsOf(mergeValues(defaults, { serviceAccount: { create: false, name: 'platform-sa' }, image: { repository: 'registry.example.com:5000/team/db-access-webhook' } })), []);
+  t.same(errorsOf(mergeValues(defaults, { nodeOptions: '--max-old-space-size=384 --enable-source-maps' })), []);
 });
 
 t.test('a bare `off` (YAML 1.1 boolean, as helm reads it) is rejected, the quoted one accepted', async (t) => {
