@@ -114,6 +114,27 @@ spec:
 
 const deploymentPath = file('deploy.yaml', DEPLOYMENT);
 
+/** A pod whose second container is the first one through a YAML anchor; `extra` lines go into the first. */
+function anchoredPod(extra = ''): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: two
+  namespace: shop
+  annotations:
+    db-access/enabled: "true"
+    db-access/containers: a
+spec:
+  serviceAccountName: shop
+  containers:
+    - &base
+      name: a
+      image: busybox
+${extra}    - <<: *base
+      name: b
+`;
+}
+
 t.test('YAML: the injected Deployment, then its SecretProviderClass', async (t) => {
   const r = await runCli(['inject', '-f', deploymentPath]);
   t.equal(r.code, 0);
@@ -395,24 +416,7 @@ t.test('comments and anchors', async (t) => {
   t.match(r.stdout, /image: nginx # pinned by renovate\n/);
 
   // An anchor shared by two containers: injecting into one must not edit the other through the alias.
-  const anchored = `apiVersion: v1
-kind: Pod
-metadata:
-  name: two
-  namespace: shop
-  annotations:
-    db-access/enabled: "true"
-    db-access/containers: a
-spec:
-  serviceAccountName: shop
-  containers:
-    - &base
-      name: a
-      image: busybox
-    - <<: *base
-      name: b
-`;
-  const a = await runCli(['inject', '-f', '-'], anchored);
+  const a = await runCli(['inject', '-f', '-'], anchoredPod());
   t.equal(a.code, 0, a.stderr);
   const [pod] = docs(a.stdout);
   t.equal(pod!.spec.containers[0].env.length, 12);
@@ -462,24 +466,7 @@ t.test('strings YAML 1.1 reads as something else stay quoted: JSON input, anchor
   // The engine puts its env first, so the user's entries are re-created further down the list.
   const plain = DEPLOYMENT.replace('          image: nginx\n', `          image: nginx\n          env:\n${env.map((e) => `            - name: ${e.name}\n              value: ${JSON.stringify(e.value)}\n`).join('')}`);
   // Anchored documents are re-created from their values (so an edit never leaks through an alias).
-  const anchored = `apiVersion: v1
-kind: Pod
-metadata:
-  name: two
-  namespace: shop
-  annotations:
-    db-access/enabled: "true"
-    db-access/containers: a
-spec:
-  serviceAccountName: shop
-  containers:
-    - &base
-      name: a
-      image: busybox
-      env:
-${env.map((e) => `        - name: ${e.name}\n          value: ${JSON.stringify(e.value)}\n`).join('')}    - <<: *base
-      name: b
-`;
+  const anchored = anchoredPod(`      env:\n${env.map((e) => `        - name: ${e.name}\n          value: ${JSON.stringify(e.value)}\n`).join('')}`);
   for (const [name, input, containers] of [['block YAML', plain, (o: Obj) => o.spec.template.spec.containers], ['anchors', anchored, (o: Obj) => o.spec.containers]] as const) {
     const r = await runCli(['inject', '-f', '-'], input);
     t.equal(r.code, 0, `${name}: ${r.stderr}`);
