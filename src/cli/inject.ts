@@ -86,6 +86,11 @@ function inManifest(message: string, templatePath: readonly string[]): string {
   return message.replace(/^(?=(?:spec|metadata)\b)/, `${templatePath.join('.')}.`);
 }
 
+/** `, item 2.1` for an object inside (nested) Lists, nothing for a document itself. */
+function itemSuffix(item: readonly number[]): string {
+  return item.length === 0 ? '' : `, item ${item.join('.')}`;
+}
+
 interface Located {
   readonly obj: Json;
   /** From the document root. */
@@ -188,10 +193,9 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       const why = mustBeObject ? notAnObject(obj) : undefined;
       if (why === undefined) continue;
       bad = true;
-      const at = item.length === 0 ? '' : `, item ${item.join('.')}`;
       problems.push({
         subject: file,
-        message: `document ${index}${at} is not a Kubernetes object (${why}): every object needs apiVersion and kind`,
+        message: `document ${index}${itemSuffix(item)} is not a Kubernetes object (${why}): every object needs apiVersion and kind`,
       });
     }
     if (bad) continue;
@@ -199,7 +203,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
     const before = isFlow(doc) ? editable(doc, value) : doc;
     let after: Document | undefined;
     const where = (item: readonly number[]): string =>
-      `(file ${file}, document ${index}${item.length === 0 ? '' : `, item ${item.join('.')}`})`;
+      `(file ${file}, document ${index}${itemSuffix(item)})`;
 
     const visitObject = ({ obj, path, item }: Located): void => {
       if (!isObject(obj)) return;
@@ -298,9 +302,8 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       if (wanted === undefined) continue;
       spcs.delete(key);
       if (!isDeepStrictEqual(obj.spec, wanted.spec)) {
-        const at = item.length === 0 ? '' : `, item ${item.join('.')}`;
         warnings.push({
-          subject: `${title(obj)} (file ${printable(file, 200)}, document ${index}${at})`,
+          subject: `${title(obj)} (file ${printable(file, 200)}, document ${index}${itemSuffix(item)})`,
           message: 'differs from the one the webhook creates; the webhook will replace its spec',
         });
       }
