@@ -16,6 +16,22 @@ const review = JSON.parse(
   readFileSync(new URL('../fixtures/admission/08-pod-create-kube-apiserver-1.24.review.json', import.meta.url), 'utf8'),
 );
 
+/** Opens a TLS connection as the apiserver would, writes `text`, and returns what the server sent until it closed. */
+function rawTls(ts: { url: string; ca: string }, text: string, keptOpen: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const port = Number(new URL(ts.url).port);
+    const s = connect({ host: '127.0.0.1', port, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
+      if (text !== '') s.write(text);
+    });
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (data += c));
+    s.once('close', () => resolve(data));
+    s.once('error', reject);
+    s.setTimeout(5_000, () => s.destroy(new Error(keptOpen)));
+  });
+}
+
 t.test('an admission over HTTPS with the CA pinned and the service SAN checked, on one kept-alive connection', async (t) => {
   const ts = await startTestServer();
   t.teardown(() => ts.close());
@@ -90,16 +106,7 @@ t.test('why: on a new connection Node counts the header timeout from the moment 
   // Scaled down: a connection opened and left unused for longer than headersTimeout, as Go's transport leaves one.
   const ts = await startTestServer({ app: { headersTimeoutMs: 300, requestTimeoutMs: 600, connectionsCheckingIntervalMs: 100 } });
   t.teardown(() => ts.close());
-  const { port } = new URL(ts.url);
-  const answer = await new Promise<string>((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port: Number(port), ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' });
-    let data = '';
-    s.setEncoding('utf8');
-    s.on('data', (c: string) => (data += c));
-    s.once('close', () => resolve(data));
-    s.once('error', reject);
-    s.setTimeout(5_000, () => s.destroy(new Error('kept open')));
-  });
+  const answer = await rawTls(ts, '', 'kept open');
   t.match(answer, /^HTTP\/1.1 408/, 'an idle new connection is answered 408: the production limits must exceed 90 s');
 });
 
@@ -155,19 +162,9 @@ t.test('idle time on a kept-alive connection does not count against the header o
 t.test('a client that never finishes its headers is cut off (slowloris)', async (t) => {
   const ts = await startTestServer({ app: { headersTimeoutMs: 300, requestTimeoutMs: 600, connectionsCheckingIntervalMs: 100 } });
   t.teardown(() => ts.close());
-  const { port } = new URL(ts.url);
   const started = Date.now();
-  const answer = await new Promise<string>((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port: Number(port), ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
-      s.write('POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n'); // and nothing more
-    });
-    let data = '';
-    s.setEncoding('utf8');
-    s.on('data', (c: string) => (data += c));
-    s.once('close', () => resolve(data));
-    s.once('error', reject);
-    s.setTimeout(5_000, () => s.destroy(new Error('the server kept the half-open request')));
-  });
+  // Headers begun and never finished.
+  const answer = await rawTls(ts, 'POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n', 'the server kept the half-open request');
   t.match(answer, /^HTTP\/1.1 408/, 'Request Timeout');
   t.ok(Date.now() - started < 5_000);
 });
