@@ -30,6 +30,11 @@ export interface AdmitDeps {
 export interface AdmitOptions {
   /** The apiserver's timeout for this call (from `?timeout=`), in ms. */
   readonly timeoutMs: number;
+  /**
+   * Time this request has already used, in ms: receiving its body and waiting for the event loop. The apiserver's
+   * clock started before ours, so it comes off our budget.
+   */
+  readonly elapsedMs?: number;
 }
 
 /** Safe, small fields for the one log line per admission: no objects, no values from env. */
@@ -61,7 +66,7 @@ export interface AdmitResult {
 class DeadlineError extends Error {
   readonly budgetMs: number;
   constructor(budgetMs: number) {
-    super(`no answer within ${budgetMs} ms (the webhook's share of the apiserver timeout)`);
+    super(`no answer within ${budgetMs} ms of the request's arrival (the webhook's share of the apiserver timeout)`);
     this.name = 'DeadlineError';
     this.budgetMs = budgetMs;
   }
@@ -224,7 +229,10 @@ function warmAnswers(decision: Extract<Decision, { action: 'inject' }>, dryRun: 
   return { ensured: { ok: true, result }, checked };
 }
 
-/** Asks the store and the preflight in parallel, both bounded by the webhook's share of the apiserver's timeout. */
+/**
+ * Asks the store and the preflight in parallel, both bounded by the webhook's share of the apiserver's timeout,
+ * counted from the request's arrival.
+ */
 async function askAdapters(
   decision: Extract<Decision, { action: 'inject' }>,
   dryRun: boolean,
@@ -232,10 +240,11 @@ async function askAdapters(
   deps: AdmitDeps,
 ): Promise<AdapterAnswers> {
   const budgetMs = admissionBudgetMs(options.timeoutMs);
+  const leftMs = Math.max(0, Math.round(budgetMs - (options.elapsedMs ?? 0)));
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DeadlineError(budgetMs)), budgetMs);
+  const timer = setTimeout(() => controller.abort(new DeadlineError(budgetMs)), leftMs);
   const signal = controller.signal;
-  const deadline = Date.now() + budgetMs;
+  const deadline = Date.now() + leftMs;
   try {
     const [ensured, checked] = await Promise.all([
       untilAborted(deps.store.ensure(decision.secretProviderClass, { dryRun, signal, deadline }), signal).then(
@@ -244,7 +253,7 @@ async function askAdapters(
           const status = err instanceof DeadlineError ? undefined : (err as { status?: number } | undefined)?.status;
           let message =
             err instanceof DeadlineError
-              ? `no answer from the Kubernetes API within ${err.budgetMs} ms (the webhook's share of the apiserver timeout)`
+              ? `no answer from the Kubernetes API within ${err.budgetMs} ms of the request's arrival (the webhook's share of the apiserver timeout)`
               : err instanceof Error
                 ? err.message
                 : 'unknown failure';

@@ -42,7 +42,8 @@ export const mutateRoutes: FastifyPluginAsync<MutateRouteOptions> = async (app, 
     metrics.inFlight.inc();
     try {
       const timeoutMs = webhookTimeoutMs((req.query as Record<string, unknown> | undefined)?.timeout);
-      const result = await admit(parsed.request, { timeoutMs }, admitDeps);
+      // Counted from the headers' arrival: a slow body or a busy event loop has used part of the apiserver's time.
+      const result = await admit(parsed.request, { timeoutMs, elapsedMs: reply.elapsedTime }, admitDeps);
       const seconds = (performance.now() - started) / 1000;
       metrics.admissions.inc({ outcome: result.outcome });
       metrics.admissionDuration.observe({ outcome: result.outcome }, seconds);

@@ -5,6 +5,7 @@ import { connect } from 'node:tls';
 import { connect as netConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest } from 'node:http';
+import type { SecretProviderClassStore } from '../../src/kube/types.ts';
 import { httpsServerOf } from '../../src/server/app.ts';
 import { listenAnyFamily } from '../../src/server/server.ts';
 import { createDevCa } from '../../src/tls/dev-certificates.ts';
@@ -167,6 +168,35 @@ t.test('a client that never finishes its headers is cut off (slowloris)', async 
   const answer = await rawTls(ts, 'POST /mutate HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n', 'the server kept the half-open request');
   t.match(answer, /^HTTP\/1.1 408/, 'Request Timeout');
   t.ok(Date.now() - started < 5_000);
+});
+
+t.test("the admission deadline counts from the request's arrival, not from the end of a slow body", async (t) => {
+  const store: SecretProviderClassStore = { ensure: () => new Promise(() => {}) }; // never answers
+  const ts = await startTestServer({ store });
+  t.teardown(() => ts.close());
+  const body = JSON.stringify(optedIn(review));
+  const port = Number(new URL(ts.url).port);
+  const started = Date.now();
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
+      s.write(
+        'POST /mutate?timeout=3s HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+      );
+      // The body 1.5 s later: half of the apiserver's 3 s is gone before the handler runs.
+      setTimeout(() => s.write(body), 1_500);
+    });
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (data += c));
+    s.once('close', () => resolve(data));
+    s.once('error', reject);
+  });
+  const elapsed = Date.now() - started;
+  t.match(answer, /^HTTP\/1.1 200/);
+  t.match(answer, /no answer from the Kubernetes API within 2400 ms of the request's arrival/);
+  // Counted from the handler, the 2.4 s budget would have ended at about 3.9 s, after the apiserver gave up.
+  t.ok(elapsed < 3_000, `answered within the apiserver's 3 s (${elapsed} ms)`);
 });
 
 t.test('the probe listener: plain HTTP health, readiness and metrics, no webhook', async (t) => {
