@@ -52,14 +52,24 @@ export function parseTrigger(annotations: Record<string, unknown>): Result<Trigg
   if (!Object.hasOwn(annotations, ENABLED_ANNOTATION)) return ok('absent');
   const value = annotations[ENABLED_ANNOTATION];
   if (value === 'true' || value === 'false') return ok(value);
-  return refuse(`${ENABLED_ANNOTATION} must be "true" or "false", got ${quote(value)}`);
+  return refuse(`${ENABLED_ANNOTATION} must be "true" or "false", got ${quote(value)}${quoteHint(ENABLED_ANNOTATION, value)}`);
 }
 
 function stringAnnotation(annotations: Record<string, unknown>, key: string): Result<string | undefined> {
   if (!Object.hasOwn(annotations, key)) return ok(undefined);
   const value = annotations[key];
-  if (typeof value !== 'string') return refuse(`${key} must be a string, got ${quote(value)}`);
+  if (typeof value !== 'string') return refuse(`${key} must be a string, got ${quote(value)}${quoteHint(key, value)}`);
   return ok(value);
+}
+
+/**
+ * YAML reads an unquoted `true`, `yes` or `8080` as a boolean or a number, and annotation values must be strings
+ * (kubectl refuses such a manifest too). Only the CLI reads YAML; the apiserver always sends strings.
+ */
+function quoteHint(key: string, value: unknown): string {
+  if (typeof value !== 'boolean' && typeof value !== 'number') return '';
+  const text = key === ENABLED_ANNOTATION ? String(Boolean(value)) : String(value);
+  return `; annotation values are strings: quote it in YAML, as in ${key}: "${text}"`;
 }
 
 /** Comma-separated container names; surrounding spaces are ignored, empty entries are not. */

@@ -244,6 +244,10 @@ t.test('a denial names the document and the fix, exits 2 and writes no manifests
   const yes = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('"true"', 'yes'));
   t.equal(yes.code, 2);
   t.match(yes.stderr, /^error: Deployment\/api \(file <stdin>, document 1\): .*"true"/, 'says which values are accepted');
+  t.match(yes.stderr, /got boolean true; annotation values are strings: quote it in YAML, as in db-access\/enabled: "true"/, 'and that YAML read yes as a boolean');
+  const bare = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('"true"', 'true'));
+  t.equal(bare.code, 2, 'an unquoted true is the same mistake');
+  t.match(bare.stderr, /quote it in YAML, as in db-access\/enabled: "true"/);
 });
 
 t.test('every denial is reported, not just the first', async (t) => {

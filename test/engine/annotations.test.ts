@@ -62,6 +62,14 @@ t.test('all annotations together', async (t) => {
   });
   const defaults = parseAnnotations({ 'db-access/enabled': 'true' });
   t.same(defaults, { ok: true, value: { app: undefined, containers: undefined, mountPath: '/mnt/secrets-store', status: undefined, unknown: [] } });
-  t.match(parseAnnotations({ 'db-access/app': 5 }), { ok: false, message: 'db-access/app must be a string, got number 5' });
+  t.match(parseAnnotations({ 'db-access/app': 5 }), {
+    ok: false,
+    message: 'db-access/app must be a string, got number 5; annotation values are strings: quote it in YAML, as in db-access/app: "5"',
+  });
+  t.match(parseTrigger({ 'db-access/enabled': true }), {
+    ok: false,
+    message: 'db-access/enabled must be "true" or "false", got boolean true; annotation values are strings: quote it in YAML, as in db-access/enabled: "true"',
+  }, 'an unquoted YAML true (or yes) gets the fix');
+  t.match(parseTrigger({ 'db-access/enabled': 'yes' }), { ok: false, message: /got "yes"$/ }, 'no quoting hint for a string');
   t.match(parseAnnotations({ 'db-access/containers': ['a'] }), { ok: false, message: /db-access\/containers must be a string/ });
 });
