@@ -65,7 +65,7 @@ const MODELS: Record<string, { readonly validate: (o: Obj) => void; readonly cli
   },
 };
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
-const CRD_KINDS = new Set(['Issuer', 'Certificate', 'ServiceMonitor']);
+const CRD_KINDS = new Set(['Issuer', 'Certificate', 'ServiceMonitor', 'PrometheusRule']);
 
 // Every render the tests below read, done up front on a small pool.
 type Case = { variant: string; kubeVersion: string };
@@ -275,7 +275,7 @@ t.test('the strict field check and the selector matcher catch what they claim to
   t.notOk(selectorMatches({ matchLabels: { a: 'x' } }, { a: 'y' }));
 });
 
-t.test('cert-manager, ServiceMonitor: the fields that make them work', async (t) => {
+t.test('cert-manager, ServiceMonitor, PrometheusRule: the fields that make them work', async (t) => {
   for (const c of cases) {
     const r = get(c.variant, c.kubeVersion);
     const { service } = parts(r);
@@ -290,6 +290,23 @@ t.test('cert-manager, ServiceMonitor: the fields that make them work', async (t)
         t.same([endpoint?.['port'], endpoint?.['path'], endpoint?.['scheme']], ['metrics', '/metrics', 'http'], `${id}: the metrics port`);
         t.ok(list(obj(service?.['spec'])['ports']).some((p) => p['name'] === 'metrics'), `${id}: a Service port of that name`);
         t.match(String(endpoint?.['interval']), /^\d+(s|m)$/);
+        continue;
+      }
+      if (o['kind'] === 'PrometheusRule') {
+        t.equal(o['apiVersion'], 'monitoring.coreos.com/v1', id);
+        const values = obj(valuesOf(c.variant)['prometheusRule']);
+        const rules = list(spec['groups']).flatMap((g) => list(g['rules']));
+        t.ok(rules.length > 0, `${id}: has rules`);
+        t.equal(new Set(rules.map((r) => r['alert'])).size, rules.length, `${id}: alert names are unique`);
+        for (const rule of rules) {
+          const labels = obj(rule['labels']);
+          t.match(rule['alert'], /^DbAccess[A-Za-z]+$/, `${id}: ${String(rule['alert'])} is named`);
+          t.match(rule['expr'], new RegExp(`namespace="${NAMESPACE}"`), `${id}: ${String(rule['alert'])} is scoped to the release namespace`);
+          t.ok(['critical', 'warning', 'info'].includes(String(labels['severity'])), `${id}: ${String(rule['alert'])} has a severity`);
+          t.same({ ...labels, severity: undefined }, { ...obj(values['alertLabels']), severity: undefined }, `${id}: alertLabels on ${String(rule['alert'])}`);
+          t.type(obj(rule['annotations'])['summary'], 'string', `${id}: ${String(rule['alert'])} has a summary`);
+          t.type(obj(rule['annotations'])['description'], 'string', `${id}: ${String(rule['alert'])} has a description`);
+        }
         continue;
       }
       t.equal(o['apiVersion'], 'cert-manager.io/v1', id);

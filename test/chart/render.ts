@@ -152,7 +152,7 @@ const API_RESOURCES: Record<string, Array<[name: string, kind: string, namespace
   'networking.k8s.io/v1': [['networkpolicies', 'NetworkPolicy', true]],
   'admissionregistration.k8s.io/v1': [['mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false]],
   'cert-manager.io/v1': [['issuers', 'Issuer', true], ['certificates', 'Certificate', true]],
-  'monitoring.coreos.com/v1': [['servicemonitors', 'ServiceMonitor', true]],
+  'monitoring.coreos.com/v1': [['servicemonitors', 'ServiceMonitor', true], ['prometheusrules', 'PrometheusRule', true]],
 };
 
 export interface FakeApiserver {

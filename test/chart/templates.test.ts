@@ -24,6 +24,7 @@ t.test('the chart has the expected templates', async (t) => {
     'mutatingwebhookconfiguration.yaml',
     'networkpolicy.yaml',
     'poddisruptionbudget.yaml',
+    'prometheusrule.yaml',
     'service.yaml',
     'serviceaccount.yaml',
     'servicemonitor.yaml',
