@@ -35,6 +35,11 @@ export interface SideResult {
   readonly latencyMs: LatencySummary;
   /** Server CPU (user + system) per request, microseconds: robust on a shared machine. */
   readonly cpuUsPerRequest: number;
+  /**
+   * Of it, system (kernel) time. On loopback a socket write also runs the receive path and wakes the load generator,
+   * so this part depends on the client's state as well as on the server (BENCHMARKS.md, finding 1).
+   */
+  readonly kernelUsPerRequest: number;
   readonly validated: number;
 }
 
@@ -58,6 +63,7 @@ interface Side {
   readonly client: LoadClient;
   readonly runs: RunResult[];
   cpuUs: number;
+  kernelUs: number;
   requestsForCpu: number;
 }
 
@@ -82,6 +88,7 @@ async function measure(
   const after = await side.target.child.sample();
   side.runs.push(run);
   side.cpuUs += after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs;
+  side.kernelUs += after.cpuSystemUs - before.cpuSystemUs;
   // Every request sent between the samples, including those still in flight at the start: close enough at
   // thousands of requests, and the same for both sides.
   side.requestsForCpu += run.requests;
@@ -99,6 +106,7 @@ function summarizeSide(side: Side): SideResult {
     throughput: round((requests * 1000) / elapsed, 1),
     latencyMs: roundSummary(mergeSamples(side.runs)),
     cpuUsPerRequest: round(side.cpuUs / Math.max(1, side.requestsForCpu), 1),
+    kernelUsPerRequest: round(side.kernelUs / Math.max(1, side.requestsForCpu), 1),
     validated: side.runs.reduce((n, r) => n + r.validated, 0),
   };
 }
@@ -146,8 +154,8 @@ export async function runThroughput(input: ThroughputInput): Promise<ThroughputR
     const webhookClient = input.webhook.client(concurrency);
     const echoClient = input.echo.client(concurrency);
     try {
-      const webhook: Side = { target: input.webhook, client: webhookClient, runs: [], cpuUs: 0, requestsForCpu: 0 };
-      const echo: Side = { target: input.echo, client: echoClient, runs: [], cpuUs: 0, requestsForCpu: 0 };
+      const webhook: Side = { target: input.webhook, client: webhookClient, runs: [], cpuUs: 0, kernelUs: 0, requestsForCpu: 0 };
+      const echo: Side = { target: input.echo, client: echoClient, runs: [], cpuUs: 0, kernelUs: 0, requestsForCpu: 0 };
       const apiBefore = input.kubeApi.requests.length;
       for (let pass = 0; pass < input.settings.rounds; pass++) {
         const order = pass % 2 === 0 ? [echo, webhook] : [webhook, echo];
@@ -176,7 +184,7 @@ export async function runThroughput(input: ThroughputInput): Promise<ThroughputR
       rows.push(withRatio);
       input.log(
         `${input.path} c=${concurrency}: webhook ${withRatio.webhook.throughput} rps p50 ${withRatio.webhook.latencyMs.p50} p99 ${withRatio.webhook.latencyMs.p99} ms | ` +
-          `echo ${withRatio.echo.throughput} rps p50 ${withRatio.echo.latencyMs.p50} p99 ${withRatio.echo.latencyMs.p99} ms | ratio ${withRatio.ratio} | CPU µs/req webhook ${withRatio.webhook.cpuUsPerRequest} echo ${withRatio.echo.cpuUsPerRequest}`,
+          `echo ${withRatio.echo.throughput} rps p50 ${withRatio.echo.latencyMs.p50} p99 ${withRatio.echo.latencyMs.p99} ms | ratio ${withRatio.ratio} | CPU µs/req webhook ${withRatio.webhook.cpuUsPerRequest} echo ${withRatio.echo.cpuUsPerRequest} (kernel ${withRatio.webhook.kernelUsPerRequest} / ${withRatio.echo.kernelUsPerRequest})`,
       );
     } finally {
       await webhookClient.close();
