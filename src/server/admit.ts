@@ -31,8 +31,8 @@ export interface AdmitOptions {
   /** The apiserver's timeout for this call (from `?timeout=`), in ms. */
   readonly timeoutMs: number;
   /**
-   * Time this request has already used, in ms: receiving its body and waiting for the event loop. The apiserver's
-   * clock started before ours, so it comes off our budget.
+   * Time since the request's headers were parsed, in ms: receiving its body, and waiting for the event loop between
+   * the steps. The apiserver's clock started before ours, so it comes off our budget.
    */
   readonly elapsedMs?: number;
 }
@@ -63,14 +63,41 @@ export interface AdmitResult {
   readonly err?: unknown;
 }
 
+/** Below this, the time before admit() is routine and the messages do not mention it. */
+const NOTABLE_ARRIVAL_MS = 100;
+
 class DeadlineError extends Error {
+  /** What the adapters had, after the time already spent on the request. */
+  readonly leftMs: number;
   readonly budgetMs: number;
-  constructor(budgetMs: number) {
-    super(`no answer within ${budgetMs} ms of the request's arrival (the webhook's share of the apiserver timeout)`);
+  readonly elapsedMs: number;
+  constructor(leftMs: number, budgetMs: number, elapsedMs: number) {
+    super(`no answer within ${leftMs} ms`);
     this.name = 'DeadlineError';
+    this.leftMs = leftMs;
     this.budgetMs = budgetMs;
+    this.elapsedMs = elapsedMs;
+  }
+
+  /** "within 400 ms: 2000 ms of …" — says where the time went, so the hint can point at the right place. */
+  describe(what: string): string {
+    if (this.elapsedMs < NOTABLE_ARRIVAL_MS) {
+      return `no answer from ${what} within ${this.budgetMs} ms (the webhook's share of the apiserver timeout)`;
+    }
+    return (
+      `no answer from ${what} within ${this.leftMs} ms: ${this.elapsedMs} ms of the webhook's ${this.budgetMs} ms share ` +
+      'of the apiserver timeout had gone before the request was read'
+    );
+  }
+
+  /** Mostly spent before we could ask: the webhook's load or its network, not the API. */
+  get lateArrival(): boolean {
+    return this.elapsedMs >= this.budgetMs / 2;
   }
 }
+
+const LATE_ARRIVAL_HINT =
+  "check the webhook's CPU (throttling, event-loop delay) and the network between the apiserver and the webhook";
 
 /** What an operator should look at for a store failure, when the store's own message does not say. */
 function storeHint(status: number | undefined): string {
@@ -240,9 +267,13 @@ async function askAdapters(
   deps: AdmitDeps,
 ): Promise<AdapterAnswers> {
   const budgetMs = admissionBudgetMs(options.timeoutMs);
-  const leftMs = Math.max(0, Math.round(budgetMs - (options.elapsedMs ?? 0)));
+  const elapsedMs = Number.isFinite(options.elapsedMs) ? Math.max(0, Math.round(options.elapsedMs as number)) : 0;
+  const leftMs = Math.max(0, budgetMs - elapsedMs);
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DeadlineError(budgetMs)), leftMs);
+  const expire = () => controller.abort(new DeadlineError(leftMs, budgetMs, elapsedMs));
+  // Nothing left: the adapters see an aborted signal and make no call.
+  if (leftMs === 0) expire();
+  const timer = setTimeout(expire, leftMs);
   const signal = controller.signal;
   const deadline = Date.now() + leftMs;
   try {
@@ -250,13 +281,12 @@ async function askAdapters(
       untilAborted(deps.store.ensure(decision.secretProviderClass, { dryRun, signal, deadline }), signal).then(
         (result): Ensured => ({ ok: true, result }),
         (err: unknown): Ensured => {
-          const status = err instanceof DeadlineError ? undefined : (err as { status?: number } | undefined)?.status;
-          let message =
-            err instanceof DeadlineError
-              ? `no answer from the Kubernetes API within ${err.budgetMs} ms of the request's arrival (the webhook's share of the apiserver timeout)`
-              : err instanceof Error
-                ? err.message
-                : 'unknown failure';
+          if (err instanceof DeadlineError) {
+            const hint = err.lateArrival ? LATE_ARRIVAL_HINT : storeHint(undefined);
+            return { ok: false, message: `${err.describe('the Kubernetes API')}; ${hint}`, status: undefined };
+          }
+          const status = (err as { status?: number } | undefined)?.status;
+          let message = err instanceof Error ? err.message : 'unknown failure';
           // The store's own errors already say what to check (cluster-store.ts, toError); others get a hint here.
           if (!(err instanceof SecretProviderClassError)) message = `${message}; ${storeHint(status)}`;
           return { ok: false, message, status };

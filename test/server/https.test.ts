@@ -176,15 +176,16 @@ t.test("the admission deadline counts from the request's arrival, not from the e
   t.teardown(() => ts.close());
   const body = JSON.stringify(optedIn(review));
   const port = Number(new URL(ts.url).port);
-  const started = Date.now();
+  let headersSentAt = 0;
   const answer = await new Promise<string>((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
       s.write(
         'POST /mutate?timeout=3s HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n' +
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
       );
-      // The body 1.5 s later: half of the apiserver's 3 s is gone before the handler runs.
-      setTimeout(() => s.write(body), 1_500);
+      headersSentAt = Date.now();
+      // The body 2 s later: most of the webhook's 2.4 s share of the apiserver's 3 s is gone before admit() runs.
+      setTimeout(() => s.write(body), 2_000);
     });
     let data = '';
     s.setEncoding('utf8');
@@ -192,11 +193,15 @@ t.test("the admission deadline counts from the request's arrival, not from the e
     s.once('close', () => resolve(data));
     s.once('error', reject);
   });
-  const elapsed = Date.now() - started;
+  const elapsed = Date.now() - headersSentAt;
   t.match(answer, /^HTTP\/1.1 200/);
-  t.match(answer, /no answer from the Kubernetes API within 2400 ms of the request's arrival/);
-  // Counted from the handler, the 2.4 s budget would have ended at about 3.9 s, after the apiserver gave up.
-  t.ok(elapsed < 3_000, `answered within the apiserver's 3 s (${elapsed} ms)`);
+  t.match(
+    answer,
+    /no answer from the Kubernetes API within \d+ ms: (19|2\d)\d\d ms of the webhook's 2400 ms share of the apiserver timeout had gone before the request was read; check the webhook's CPU/,
+    'says where the time went, and points at the webhook rather than the API',
+  );
+  // Counted from the handler, the 2.4 s budget would end at about 4.4 s, after the apiserver gave up at 3 s.
+  t.ok(elapsed >= 2_300 && elapsed < 3_400, `answered when the share ran out, about 2.4 s after the headers (${elapsed} ms)`);
 });
 
 t.test('the probe listener: plain HTTP health, readiness and metrics, no webhook', async (t) => {
