@@ -1,11 +1,15 @@
 // Contract for the Secrets Manager preflight: metadata only, never secret values.
 
-export type PreflightStatus =
-  | 'ok'
-  | 'missing' // ResourceNotFoundException
-  | 'scheduled-for-deletion' // DeletedDate is set
-  | 'tag-mismatch' // the organization tag names another organization
-  | 'unavailable'; // throttled, timed out, DNS or network failure, access denied: never blocks a pod
+/**
+ * - missing: ResourceNotFoundException
+ * - scheduled-for-deletion: DeletedDate is set
+ * - tag-mismatch: the organization tag names another organization
+ * - unavailable: throttled, timed out, DNS or network failure, access denied; never blocks a pod
+ *
+ * A list as well as a type: the metrics start every status at zero (server/metrics.ts).
+ */
+export const PREFLIGHT_STATUSES = ['ok', 'missing', 'scheduled-for-deletion', 'tag-mismatch', 'unavailable'] as const;
+export type PreflightStatus = (typeof PREFLIGHT_STATUSES)[number];
 
 export interface PreflightResult {
   readonly status: PreflightStatus;

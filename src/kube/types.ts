@@ -13,13 +13,17 @@ export interface EnsureOptions {
   readonly deadline?: number;
 }
 
-export type EnsureOutcome =
-  | 'cached' // known to be right: no API call was made
-  | 'unchanged' // read from the API and already right
-  | 'created'
-  | 'updated' // ours (managed-by label) but different: brought in line
-  | 'foreign' // exists without our managed-by label: left untouched
-  | 'dry-run'; // would have written, but the request is a dry run
+/**
+ * - cached: known to be right, no API call was made
+ * - unchanged: read from the API and already right
+ * - updated: ours (managed-by label) but different, brought in line
+ * - foreign: exists without our managed-by label, left untouched
+ * - dry-run: would have written, but the request is a dry run
+ *
+ * A list as well as a type: the metrics start every outcome at zero (server/metrics.ts).
+ */
+export const ENSURE_OUTCOMES = ['cached', 'unchanged', 'created', 'updated', 'foreign', 'dry-run'] as const;
+export type EnsureOutcome = (typeof ENSURE_OUTCOMES)[number];
 
 export interface EnsureResult {
   readonly outcome: EnsureOutcome;
@@ -38,8 +42,10 @@ export class SecretProviderClassError extends Error {
   }
 }
 
-export type KubeVerb = 'get' | 'create' | 'update';
-export type KubeCallResult = 'ok' | 'not-found' | 'conflict' | 'error';
+export const KUBE_VERBS = ['get', 'create', 'update'] as const;
+export type KubeVerb = (typeof KUBE_VERBS)[number];
+export const KUBE_CALL_RESULTS = ['ok', 'not-found', 'conflict', 'error'] as const;
+export type KubeCallResult = (typeof KUBE_CALL_RESULTS)[number];
 
 export interface SecretProviderClassStore {
   /** Makes sure `desired` exists in its namespace. Concurrent calls for the same object share one flight. */

@@ -9,7 +9,7 @@ import type { SecretPreflight } from '../aws/types.ts';
 import { DEFAULT_MAX_EVENT_LOOP_DELAY_MS, DEFAULT_MAX_IN_FLIGHT, type OnKubeError, type PreflightMode } from '../config.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy } from '../engine/types.ts';
 import type { SecretProviderClassStore } from '../kube/types.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics, RejectionReason } from './metrics.ts';
 import { mutateRoutes } from './mutate-route.ts';
 import { probeRoutes, type Readiness } from './probe-routes.ts';
 
@@ -212,7 +212,7 @@ function clientError(statusCode: number, message: string): FastifyError {
   return err;
 }
 
-const REJECTION_REASON: Record<number, string> = {
+const REJECTION_REASON: Record<number, RejectionReason> = {
   400: 'bad-request',
   404: 'not-found',
   405: 'not-found',

@@ -1,11 +1,15 @@
 // Prometheus metrics, on a Registry of our own (tests build many apps in one process; the global one would clash).
 // Every metric here is documented in README.md, section Metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { KubeCallResult, KubeVerb, EnsureOutcome } from '../kube/types.ts';
-import type { PreflightStatus } from '../aws/types.ts';
+import { ENSURE_OUTCOMES, KUBE_CALL_RESULTS, KUBE_VERBS, type KubeCallResult, type KubeVerb, type EnsureOutcome } from '../kube/types.ts';
+import { PREFLIGHT_STATUSES, type PreflightStatus } from '../aws/types.ts';
 
 export const ADMISSION_OUTCOMES = ['injected', 'skipped', 'denied', 'error'] as const;
 export type AdmissionOutcome = (typeof ADMISSION_OUTCOMES)[number];
+
+/** Why a request was answered before any admission: 400, 415, 413, 404 and 503. */
+export const REJECTION_REASONS = ['bad-request', 'unsupported-media-type', 'too-large', 'not-found', 'overloaded'] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /** Seconds. Fine steps from 0.5 to 25 ms, where a warm admission lives; coarse steps up to the 10 s deadline. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10];
@@ -40,7 +44,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   const admissionDuration = new Histogram({
     name: 'db_access_admission_duration_seconds',
-    help: 'Time from a parsed AdmissionReview to its answer, by outcome.',
+    help: "Time from an AdmissionReview request's headers to its answer (receiving the body included), by outcome.",
     labelNames: ['outcome'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [registry],
@@ -92,10 +96,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
   });
 
-  // Zero-valued series exist from the start so that rate() and alerts work before the first event.
+  // Every series exists at zero from the start: rate() and increase() cannot see the step from "no series" to the
+  // first count, so without this the first errors after each restart would never reach an alert.
   for (const outcome of ADMISSION_OUTCOMES) {
     admissions.inc({ outcome }, 0);
     admissionDuration.zero({ outcome });
+  }
+  for (const reason of REJECTION_REASONS) rejectedRequests.inc({ reason }, 0);
+  for (const verb of KUBE_VERBS) for (const result of KUBE_CALL_RESULTS) kubeCalls.inc({ verb, result }, 0);
+  for (const outcome of [...ENSURE_OUTCOMES, 'error']) spcEnsure.inc({ outcome }, 0);
+  for (const status of PREFLIGHT_STATUSES) {
+    preflight.inc({ status }, 0);
+    preflightAwsCalls.inc({ status }, 0);
   }
   for (const result of ['success', 'failure']) certificateReloads.inc({ result }, 0);
 

@@ -26,7 +26,9 @@ const KUBE_GATE = 'semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version';
 t.test('one webhook, admissionregistration v1', async (t) => {
   t.equal(config?.['apiVersion'], 'admissionregistration.k8s.io/v1');
   t.equal(webhooks.length, 1);
-  t.match(webhook['name'], /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, 'a fully qualified webhook name');
+  t.match(source, /\n {2}- name: \{\{ include "db-access-webhook\.webhookName" \. \}\}\n/, 'named by the helper the alerts use too');
+  const name = /\{\{- define "db-access-webhook\.webhookName" -\}\}\n([^\n]+)\n\{\{- end \}\}/.exec(readTemplate('_helpers.tpl'))?.[1];
+  t.match(name, /^[a-z0-9-]+(\.[a-z0-9-]+){2,}$/, 'a fully qualified webhook name');
 });
 
 t.test('pods, CREATE only, v1 reviews', async (t) => {

@@ -38,6 +38,12 @@ app.kubernetes.io/name: {{ include "db-access-webhook.name" . | quote }}
 app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end }}
 
+{{/* The webhook's name in the MutatingWebhookConfiguration: kubectl shows it in denials, the apiserver's metrics label
+their calls with it (prometheusrule.yaml). */}}
+{{- define "db-access-webhook.webhookName" -}}
+db-access-webhook.db-access.io
+{{- end }}
+
 {{/* The ServiceAccount the pods run as. */}}
 {{- define "db-access-webhook.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
