@@ -67,9 +67,16 @@ function stringAnnotation(annotations: Record<string, unknown>, key: string): Re
  * (kubectl refuses such a manifest too). Only the CLI reads YAML; the apiserver always sends strings.
  */
 function quoteHint(key: string, value: unknown): string {
-  if (typeof value !== 'boolean' && typeof value !== 'number') return '';
-  const text = key === ENABLED_ANNOTATION ? String(Boolean(value)) : String(value);
-  return `; annotation values are strings: quote it in YAML, as in ${key}: "${text}"`;
+  if (typeof value === 'boolean' && key === ENABLED_ANNOTATION) {
+    return `; annotation values are strings: quote it in YAML, as in ${key}: "${String(value)}"`;
+  }
+  if (typeof value === 'boolean' || typeof value === 'number') {
+    // What YAML made of it (yes → true, 0123 → 83) is not what was written: no example.
+    return key === ENABLED_ANNOTATION
+      ? `; annotation values are strings: write ${key}: "true" (or "false"), quoted`
+      : '; annotation values are strings: quote the value in YAML, as written';
+  }
+  return '';
 }
 
 /** Comma-separated container names; surrounding spaces are ignored, empty entries are not. */

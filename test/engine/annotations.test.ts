@@ -64,7 +64,7 @@ t.test('all annotations together', async (t) => {
   t.same(defaults, { ok: true, value: { app: undefined, containers: undefined, mountPath: '/mnt/secrets-store', status: undefined, unknown: [] } });
   t.match(parseAnnotations({ 'db-access/app': 5 }), {
     ok: false,
-    message: 'db-access/app must be a string, got number 5; annotation values are strings: quote it in YAML, as in db-access/app: "5"',
+    message: 'db-access/app must be a string, got number 5; annotation values are strings: quote the value in YAML, as written',
   });
   t.match(parseTrigger({ 'db-access/enabled': true }), {
     ok: false,

@@ -63,7 +63,7 @@ t.test('hostile request shapes never throw and get a specific 400 or a skip', as
     ['object a string', request('pod'), /^request.object must be the Pod being created, got "pod"/],
     ['metadata array', request({ metadata: [] }), /^metadata must be an object/],
     ['annotations string', request({ metadata: { annotations: 'x' } }), /^metadata.annotations must be a map of strings/],
-    ['enabled number', request({ metadata: { annotations: { 'db-access/enabled': 1 } } }), 'db-access/enabled must be "true" or "false", got number 1; annotation values are strings: quote it in YAML, as in db-access/enabled: "true"'],
+    ['enabled number', request({ metadata: { annotations: { 'db-access/enabled': 1 } } }), 'db-access/enabled must be "true" or "false", got number 1; annotation values are strings: write db-access/enabled: "true" (or "false"), quoted'],
     ['spec missing', request(pod({}, {}).metadata ? { metadata: pod({}, {}).metadata } : {}), /^spec must be an object/],
     ['containers missing', request(pod({}, {})), /^spec.containers is missing/],
     ['containers empty', request(pod({}, { containers: [] })), /^spec.containers is empty/],
