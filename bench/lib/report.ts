@@ -197,7 +197,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('', '### Mutate (warm cache) and pass-through against the bare echo', '');
     out.push(
       table(
-        ['path', 'conc.', 'webhook rps', 'echo rps', 'ratio', 'webhook p50 / p99 ms', 'echo p50 / p99 ms', 'CPU µs/req webhook / echo', 'of it kernel µs/req', 'CPU ratio', 'errors', 'API calls'],
+        ['path', 'conc.', 'webhook rps', 'echo rps', 'ratio', 'webhook p50 / p99 ms', 'echo p50 / p99 ms', 'CPU µs/req webhook / echo', 'kernel µs/req webhook / echo', 'CPU ratio', 'errors', 'API calls'],
         r.throughput.map((row) => [
           row.path,
           String(row.concurrency),

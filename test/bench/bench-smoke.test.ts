@@ -126,7 +126,7 @@ t.test('every scenario runs on a tiny workload against the real server in a chil
     t.ok(row.webhook.validated > 0, `${label}: answers validated`);
     t.ok(row.ratio > 0, `${label}: ratio computed`);
     for (const side of [row.webhook, row.echo]) {
-      t.ok(side.kernelUsPerRequest > 0 && side.kernelUsPerRequest < side.cpuUsPerRequest, `${label}: kernel time is part of the CPU time`);
+      t.ok(side.kernelUsPerRequest >= 0 && side.kernelUsPerRequest <= side.cpuUsPerRequest, `${label}: kernel time is part of the CPU time`);
     }
     t.equal(row.apiCalls, 0, `${label}: warm path makes no Kubernetes API call`);
   }
