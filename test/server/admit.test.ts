@@ -140,3 +140,38 @@ t.test("a store failure's denial says what to check once: the store's own hint, 
   t.equal(conflict.review.response.status?.code, 503);
   t.equal(crd.review.response.status?.code, 500, 'a missing CRD is not transient');
 });
+
+t.test('the budget counts the time before admit(): a late request gets a short deadline, and none left means no call', async (t) => {
+  const seen: boolean[] = [];
+  const hanging: SecretProviderClassStore = {
+    ensure(_desired, { signal }) {
+      seen.push(signal.aborted);
+      return new Promise(() => {}); // never answers
+    },
+  };
+  const deps: AdmitDeps = { policy: TEST_POLICY, store: hanging, preflightMode: 'off', onKubeError: 'deny' };
+
+  // 1 s apiserver timeout: a 750 ms share, all of it gone before admit().
+  const started = Date.now();
+  const late = await admit(request(), { timeoutMs: 1_000, elapsedMs: 900 }, deps);
+  t.ok(Date.now() - started < 500, 'answered at once');
+  t.same(seen, [true], 'the store saw an aborted signal, so it makes no API call');
+  t.match(
+    late.review.response.status?.message,
+    /no answer from the Kubernetes API within 0 ms: 900 ms of the webhook's 750 ms share of the apiserver timeout had gone before the request was read; check the webhook's CPU \(throttling, event-loop delay\) and the network/,
+  );
+
+  // A little of it gone: the rest is waited for, and the API is still the suspect.
+  const early = await admit(request(), { timeoutMs: 1_000, elapsedMs: 150 }, deps);
+  t.same(seen, [true, false]);
+  t.match(
+    early.review.response.status?.message,
+    /within 600 ms: 150 ms of the webhook's 750 ms share .*; check the Kubernetes API server's health/,
+  );
+
+  // Routine arrival time is not mentioned; a NaN from a caller counts as nothing.
+  for (const elapsedMs of [3, Number.NaN]) {
+    const routine = await admit(request(), { timeoutMs: 1_000, elapsedMs }, deps);
+    t.match(routine.review.response.status?.message, /no answer from the Kubernetes API within 750 ms \(the webhook's share of the apiserver timeout\)/);
+  }
+});
