@@ -176,6 +176,19 @@ t.test('values reach the rules: the expiry threshold, and the preflight severity
   t.equal(await severity('warn'), 'info');
 });
 
+t.test('an expiry threshold beyond cert-manager\'s renewBefore is refused: the alert would fire before every renewal', async (t) => {
+  const withRenewBefore = (renewBefore: string, mode = 'certManager') =>
+    render({
+      args: ['--set', 'prometheusRule.enabled=true', '--set', `tls.mode=${mode}`, '--set', `tls.certManager.renewBefore=${renewBefore}`],
+    });
+  const refused = await withRenewBefore('48h');
+  t.not(refused.code, 0);
+  t.match(refused.stderr, /prometheusRule\.certificateExpiryDays \(7 days\) must not exceed tls\.certManager\.renewBefore \(48h\)/);
+  t.equal((await withRenewBefore('168h')).code, 0, 'equal is fine: renewal happens as the alert would start');
+  t.equal((await withRenewBefore('48h', 'selfSigned')).code, 0, 'renewBefore means nothing outside cert-manager mode');
+  t.equal((await withRenewBefore('47h59m')).code, 0, 'only whole hours are compared (documented)');
+});
+
 t.test("the README's Alerts section lists exactly the chart's alerts, in order", async (t) => {
   const listed = [...readmeSection('### Alerts').matchAll(/^\| `(DbAccess[A-Za-z]+)` \|/gm)].map((m) => m[1]);
   t.same(listed, rules.map((r) => r['alert']));
