@@ -86,11 +86,14 @@ class DeadlineError extends Error {
     }
     return (
       `no answer from ${what} within ${this.leftMs} ms: ${this.elapsedMs} ms of the webhook's ${this.budgetMs} ms share ` +
-      'of the apiserver timeout had gone before the request was read'
+      "of the apiserver timeout went by between the request's headers and the start of its admission"
     );
   }
 
-  /** Mostly spent before we could ask: the webhook's load or its network, not the API. */
+  /**
+   * Half or more of the share was gone before we could ask: then the arrival (a slow body, a busy event loop) lost
+   * more time than the adapters did, and the webhook's CPU and network are the first suspects, not the API or AWS.
+   */
   get lateArrival(): boolean {
     return this.elapsedMs >= this.budgetMs / 2;
   }
@@ -269,47 +272,60 @@ async function askAdapters(
   const budgetMs = admissionBudgetMs(options.timeoutMs);
   const elapsedMs = Number.isFinite(options.elapsedMs) ? Math.max(0, Math.round(options.elapsedMs as number)) : 0;
   const leftMs = Math.max(0, budgetMs - elapsedMs);
+  const secretId = decision.target.secretId;
+  const preflight = deps.preflightMode === 'off' ? undefined : deps.preflight;
+  if (leftMs === 0) {
+    // No time to ask anyone: what the caches know still counts (warmAnswers needed both), the rest is a deadline.
+    const late = new DeadlineError(0, budgetMs, elapsedMs);
+    const known = deps.store.known?.(decision.secretProviderClass, dryRun);
+    return {
+      ensured: known === undefined ? storeFailure(late) : { ok: true, result: known },
+      checked: preflight ? (preflight.known?.(secretId, decision.target.organization) ?? preflightFailure(late, secretId)) : undefined,
+    };
+  }
   const controller = new AbortController();
-  const expire = () => controller.abort(new DeadlineError(leftMs, budgetMs, elapsedMs));
-  // Nothing left: the adapters see an aborted signal and make no call.
-  if (leftMs === 0) expire();
-  const timer = setTimeout(expire, leftMs);
+  const timer = setTimeout(() => controller.abort(new DeadlineError(leftMs, budgetMs, elapsedMs)), leftMs);
   const signal = controller.signal;
   const deadline = Date.now() + leftMs;
   try {
     const [ensured, checked] = await Promise.all([
       untilAborted(deps.store.ensure(decision.secretProviderClass, { dryRun, signal, deadline }), signal).then(
         (result): Ensured => ({ ok: true, result }),
-        (err: unknown): Ensured => {
-          if (err instanceof DeadlineError) {
-            const hint = err.lateArrival ? LATE_ARRIVAL_HINT : storeHint(undefined);
-            return { ok: false, message: `${err.describe('the Kubernetes API')}; ${hint}`, status: undefined };
-          }
-          const status = (err as { status?: number } | undefined)?.status;
-          let message = err instanceof Error ? err.message : 'unknown failure';
-          // The store's own errors already say what to check (cluster-store.ts, toError); others get a hint here.
-          if (!(err instanceof SecretProviderClassError)) message = `${message}; ${storeHint(status)}`;
-          return { ok: false, message, status };
-        },
+        storeFailure,
       ),
-      deps.preflightMode === 'off' || !deps.preflight
-        ? Promise.resolve(undefined)
-        : untilAborted(deps.preflight.check(decision.target.secretId, decision.target.organization, signal), signal).catch(
-            // Worded like the preflight's own answers (preflight.ts), which the README's table lists.
-            (err: unknown): PreflightResult => ({
-              status: 'unavailable',
-              message: warning(
-                err instanceof DeadlineError
-                  ? `preflight skipped: Secrets Manager did not answer in time (${decision.target.secretId})`
-                  : `preflight skipped: ${err instanceof Error ? printable(err.message, 80) : 'unknown failure'} (${decision.target.secretId})`,
-              ),
-            }),
-          ),
+      preflight
+        ? untilAborted(preflight.check(secretId, decision.target.organization, signal), signal).catch((err: unknown) =>
+            preflightFailure(err, secretId),
+          )
+        : Promise.resolve(undefined),
     ]);
     return { ensured, checked };
   } finally {
     clearTimeout(timer);
   }
+}
+
+function storeFailure(err: unknown): Ensured {
+  if (err instanceof DeadlineError) {
+    const hint = err.lateArrival ? LATE_ARRIVAL_HINT : storeHint(undefined);
+    return { ok: false, message: `${err.describe('the Kubernetes API')}; ${hint}`, status: undefined };
+  }
+  const status = (err as { status?: number } | undefined)?.status;
+  let message = err instanceof Error ? err.message : 'unknown failure';
+  // The store's own errors already say what to check (cluster-store.ts, toError); others get a hint here.
+  if (!(err instanceof SecretProviderClassError)) message = `${message}; ${storeHint(status)}`;
+  return { ok: false, message, status };
+}
+
+/** Worded like the preflight's own answers (preflight.ts), which the README's table lists. */
+function preflightFailure(err: unknown, secretId: string): PreflightResult {
+  let reason: string;
+  if (err instanceof DeadlineError) {
+    reason = err.lateArrival ? 'the request arrived too late to ask Secrets Manager' : 'Secrets Manager did not answer in time';
+  } else {
+    reason = err instanceof Error ? printable(err.message, 80) : 'unknown failure';
+  }
+  return { status: 'unavailable', message: warning(`preflight skipped: ${reason} (${secretId})`) };
 }
 
 function preflightText(status: PreflightResult['status'], secretId: string): string {

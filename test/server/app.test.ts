@@ -471,3 +471,15 @@ t.test('the admission line carries the uid printable; the answer echoes it exact
   const line = logs.records().find((r) => r.msg === 'admission');
   t.equal(line?.uid, 'abc\\u202edef\\u009b31m');
 });
+
+t.test('duration is measured (fastify times a request only when it has a logger, which buildApp always gives it)', async (t) => {
+  const slow: SecretProviderClassStore = {
+    ensure: () => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'created' }), 30)),
+  };
+  const { app, logs, metrics } = build(t, { store: slow });
+  t.equal((await post(app, optedIn(deploymentPod))).statusCode, 200);
+  const line = logs.records().find((r) => r.msg === 'admission');
+  t.ok(Number(line?.['durationMs']) >= 29, `durationMs ${String(line?.['durationMs'])} covers the 30 ms store`);
+  const sum = /db_access_admission_duration_seconds_sum\{outcome="injected"\} ([\d.e-]+)/.exec(await metrics.registry.metrics())?.[1];
+  t.ok(Number(sum) >= 0.029, `the histogram got the same duration (${sum} s)`);
+});

@@ -197,11 +197,12 @@ t.test("the admission deadline counts from the request's arrival, not from the e
   t.match(answer, /^HTTP\/1.1 200/);
   t.match(
     answer,
-    /no answer from the Kubernetes API within \d+ ms: (19|2\d)\d\d ms of the webhook's 2400 ms share of the apiserver timeout had gone before the request was read; check the webhook's CPU/,
+    /no answer from the Kubernetes API within \d+ ms: (19|2\d)\d\d ms of the webhook's 2400 ms share of the apiserver timeout went by between the request's headers and the start of its admission; check the webhook's CPU/,
     'says where the time went, and points at the webhook rather than the API',
   );
   // Counted from the handler, the 2.4 s budget would end at about 4.4 s, after the apiserver gave up at 3 s.
-  t.ok(elapsed >= 2_300 && elapsed < 3_400, `answered when the share ran out, about 2.4 s after the headers (${elapsed} ms)`);
+  t.ok(elapsed >= 2_300, `answered when the share ran out, about 2.4 s after the headers (${elapsed} ms)`);
+  t.ok(elapsed < 3_000, `before the apiserver's own 3 s ran out (${elapsed} ms)`);
 });
 
 t.test('the probe listener: plain HTTP health, readiness and metrics, no webhook', async (t) => {
