@@ -14,17 +14,26 @@ export type RejectionReason = (typeof REJECTION_REASONS)[number];
 /** Seconds. Fine steps from 0.5 to 25 ms, where a warm admission lives; coarse steps up to the 10 s deadline. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10];
 
+export const RELOAD_RESULTS = ['success', 'failure'] as const;
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
+
+/** A prom-client Counter whose one label takes only the values listed for it (prom-client types accept any string). */
+export interface LabelledCounter<Name extends string, Value extends string> {
+  inc(labels: Record<Name, Value>, value?: number): void;
+}
+
 export interface Metrics {
   readonly registry: Registry;
   readonly admissions: Counter<'outcome'>;
   readonly admissionDuration: Histogram<'outcome'>;
   readonly inFlight: Gauge;
-  readonly rejectedRequests: Counter<'reason'>;
+  /** Typed by value, not just by label name, so a reason the README does not list fails to compile. */
+  readonly rejectedRequests: LabelledCounter<'reason', RejectionReason>;
   readonly kubeCalls: Counter<'verb' | 'result'>;
   readonly spcEnsure: Counter<'outcome'>;
   readonly preflight: Counter<'status'>;
   readonly preflightAwsCalls: Counter<'status'>;
-  readonly certificateReloads: Counter<'result'>;
+  readonly certificateReloads: LabelledCounter<'result', ReloadResult>;
   readonly certificateNotAfter: Gauge;
   /** Hook for the store's `onCall`. */
   onKubeCall(verb: KubeVerb, result: KubeCallResult): void;
@@ -109,7 +118,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     preflight.inc({ status }, 0);
     preflightAwsCalls.inc({ status }, 0);
   }
-  for (const result of ['success', 'failure']) certificateReloads.inc({ result }, 0);
+  for (const result of RELOAD_RESULTS) certificateReloads.inc({ result }, 0);
 
   return {
     registry,

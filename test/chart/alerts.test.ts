@@ -5,6 +5,9 @@
 // MutatingWebhookConfiguration. An alert on a misspelt metric or value parses fine and never fires; this is the test
 // for it.
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import { createMetrics } from '../../src/server/metrics.ts';
@@ -56,9 +59,10 @@ function readExpression(expr: string): Expression {
   return out;
 }
 
+// With the preflight on, so that every alert is rendered.
 const rendered = await render({
   namespace: NAMESPACE,
-  args: ['--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.certificateExpiryDays=3'],
+  args: ['--set', 'prometheusRule.enabled=true', '--set', 'prometheusRule.certificateExpiryDays=3', '--set', 'config.preflight=warn'],
 });
 const [rule] = ofKind(rendered.objects, 'PrometheusRule');
 const rules: Obj[] = list(obj(rule?.['spec'])['groups']).flatMap((g) => list(g['rules']));
@@ -174,6 +178,29 @@ t.test('values reach the rules: the expiry threshold, and the preflight severity
   };
   t.equal(await severity('deny'), 'warning', 'deny: the check operators rely on is being skipped');
   t.equal(await severity('warn'), 'info');
+  t.equal(await severity('off'), undefined, 'no preflight, no preflight alert');
+});
+
+t.test('alertLabels that would make Prometheus reject the rule are refused by the schema', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'alert-labels-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+  const withLabels = (yaml: string) => {
+    const file = join(dir, `${++files}.yaml`);
+    writeFileSync(file, `prometheusRule:\n  enabled: true\n  alertLabels:\n${yaml}`);
+    return render({ args: ['-f', file] });
+  };
+  t.equal((await withLabels('    team: platform\n')).code, 0, 'an ordinary label');
+  const refused: Array<[yaml: string, why: string]> = [
+    ['    __name__: x\n', 'a reserved name'],
+    ['    severity: page\n', 'one the alerts set'],
+    ['    namespace: other\n', 'one the alerts set'],
+    ['    team: "{{ x }}"\n', 'a value Prometheus would template'],
+    ['    bad-name: x\n', 'not a Prometheus label name'],
+  ];
+  for (const [yaml, why] of refused) {
+    t.not((await withLabels(yaml)).code, 0, `${why}: ${yaml.trim()}`);
+  }
 });
 
 t.test('an expiry threshold beyond cert-manager\'s renewBefore is refused: the alert would fire before every renewal', async (t) => {
