@@ -660,6 +660,11 @@ t.test('helm enforces values.schema.json and the chart guards', async (t) => {
     ['a pod label that replaces a selector label', ['--set', 'podLabels.app\\.kubernetes\\.io/instance=x'], /invalid propertyName 'app\.kubernetes\.io\/instance'/],
     ['an extraEnv that overrides a variable the chart sets', ['--set', 'extraEnv[0].name=PORT', '--set', 'extraEnv[0].value=9443'], /at '\/extraEnv\/0\/name'/],
     ['the metrics port on the webhook port', ['--set', 'ports.metrics=8443'], /ports\.https and ports\.metrics must differ/],
+    [
+      'a scrape timeout longer than the interval',
+      ['--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.interval=30s', '--set', 'serviceMonitor.scrapeTimeout=1m'],
+      /serviceMonitor\.scrapeTimeout \(1m\) must not exceed serviceMonitor\.interval \(30s\)/,
+    ],
   ];
   const results = await pool(POOL, failures.map(([, args]) => () => render({ args })));
   failures.forEach(([name, , expected], i) => {

@@ -96,3 +96,10 @@ its own pods from starting), and any the user adds.
 {{- define "db-access-webhook.excludedNamespaces" -}}
 {{- concat (list "kube-system" "kube-node-lease" "kube-public" .Release.Namespace) .Values.webhook.excludedNamespaces | uniq | toJson }}
 {{- end }}
+
+{{/* A Prometheus duration as the schema allows it ("30s", "1m", "500ms", "1h") in milliseconds, for comparisons. */}}
+{{- define "db-access-webhook.promDurationMs" -}}
+{{- $text := . | toString }}
+{{- $number := regexFind "^[0-9]+" $text }}
+{{- mul (atoi $number) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $number $text)) }}
+{{- end }}
