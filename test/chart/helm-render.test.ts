@@ -524,6 +524,17 @@ t.test('NOTES.txt renders (helm install --dry-run=client) and tells how to opt i
   t.match(notes, /kubectl label namespace <ns> db-access\/injection=disabled/);
   t.match(notes, /get certificate dbaw-db-access-webhook-tls/);
   t.notMatch(notes, /WARNING/, 'no old-cluster warning on the current Kubernetes');
+  t.notMatch(notes, /DbAccessWebhookDown fires/, 'no alerts, no note about them');
+
+  const alertsOnly = await helm(['install', 'dbaw', chartDir, '--namespace', 'tenant-infra', '--dry-run=client', '--set', 'prometheusRule.enabled=true']);
+  t.equal(alertsOnly.code, 0, alertsOnly.stderr);
+  t.match(alertsOnly.stdout, /the chart creates no ServiceMonitor: unless your own scrape config scrapes\nthe pods' metrics port with a namespace label, DbAccessWebhookDown fires/);
+  const both = await helm([
+    'install', 'dbaw', chartDir, '--namespace', 'tenant-infra', '--dry-run=client',
+    '--set', 'prometheusRule.enabled=true', '--set', 'serviceMonitor.enabled=true',
+  ]);
+  t.equal(both.code, 0, both.stderr);
+  t.notMatch(both.stdout, /DbAccessWebhookDown fires/, 'with the ServiceMonitor, nothing to warn about');
 });
 
 t.test('preStop sleep only where the cluster has the sleep action, and the grace period covers it', async (t) => {
