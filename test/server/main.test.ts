@@ -161,6 +161,20 @@ t.test('`npm start` with no settings serves a correct admission', async (t) => {
   t.ok(c.logs.records().some((r) => r.msg === 'stopped'), 'SIGTERM ends the server cleanly');
 });
 
+t.test('SIGTERM to npm alone reaches the server: `npm start` leaves no orphan behind', async (t) => {
+  // A supervisor or an IDE often signals only the process it started. npm forwards the signal to its child, which
+  // must be the server itself (the script execs node), not a shell that dies and leaves node running.
+  const c = start('npm', ['start', '--silent'], bareEnv({ PORT: '0', METRICS_PORT: '0' }));
+  t.teardown(async () => {
+    stopGroup(c, 'SIGKILL');
+    await c.exited;
+  });
+  t.ok(await listeningPort(c), 'started');
+  process.kill(c.proc.pid!, 'SIGTERM'); // npm only, not its process group
+  const records = await recordsOnce(c, (r) => r.msg === 'stopped');
+  t.ok(records.some((r) => r.msg === 'stopped'), 'the server got the signal and stopped cleanly');
+});
+
 t.test('SIGTERM: no new connections, the request in flight completes, exit 0', async (t) => {
   const api = await startFakeKubeApi();
   t.teardown(() => api.close());
