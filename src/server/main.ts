@@ -3,6 +3,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { createLogger } from './logger.ts';
+import { SHUTDOWN_SIGNALS, onShutdownSignals } from './signals.ts';
 
 /**
  * After the drain, the longest admission the apiserver allows (30 s). A safety net: in a cluster the pod's
@@ -37,10 +38,29 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  closeWithGrace({ delay: config.drainMs + LONGEST_ADMISSION_MS, logger: false, onTimeout: (ms) => logger.error({ ms }, 'shutdown took too long; exiting') }, async ({ signal, err }) => {
-    if (err) logger.error({ err }, 'unexpected error; shutting down');
-    else logger.info({ signal }, 'shutdown requested');
-    await server.close();
+  // close-with-grace runs the shutdown (and catches uncaught errors); SIGTERM and SIGINT are ours (signals.ts says why).
+  const shutdown = closeWithGrace(
+    {
+      delay: config.drainMs + LONGEST_ADMISSION_MS,
+      logger: false,
+      skip: [...SHUTDOWN_SIGNALS],
+      onTimeout: (ms) => logger.error({ ms }, 'shutdown took too long; exiting'),
+    },
+    async ({ signal, err }) => {
+      if (err) logger.error({ err }, 'unexpected error; shutting down');
+      else if (signal) logger.info({ signal }, 'shutdown requested');
+      await server.close();
+    },
+  );
+  onShutdownSignals({
+    start: (signal) => {
+      logger.info({ signal }, 'shutdown requested');
+      void shutdown.close();
+    },
+    force: (signal) => {
+      logger.error({ signal }, 'second signal: exiting without waiting for the drain');
+      process.exit(1);
+    },
   });
 }
 

@@ -175,6 +175,22 @@ t.test('SIGTERM to npm alone reaches the server: `npm start` leaves no orphan be
   t.ok(records.some((r) => r.msg === 'stopped'), 'the server got the signal and stopped cleanly');
 });
 
+t.test('Ctrl-C under npm (SIGINT to the whole group, then forwarded by npm) drains once and exits 0', async (t) => {
+  const c = start('npm', ['start', '--silent'], bareEnv({ PORT: '0', METRICS_PORT: '0', DB_ACCESS_DRAIN_SECONDS: '1' }));
+  t.teardown(async () => {
+    stopGroup(c, 'SIGKILL');
+    await c.exited;
+  });
+  t.ok(await listeningPort(c), 'started');
+  stopGroup(c, 'SIGINT');
+  const records = await recordsOnce(c, (r) => r.msg === 'stopped');
+  t.equal(records.filter((r) => r.msg === 'shutdown requested').length, 1, 'one shutdown, not two');
+  t.match(records.find((r) => /draining/.test(String(r.msg))), { drainMs: 1000 }, 'the drain ran');
+  t.ok(records.some((r) => r.msg === 'stopped'));
+  t.notOk(records.some((r) => /second signal/.test(String(r.msg))), 'the duplicate did not force an exit');
+  t.equal(await c.exited, 0, 'npm reports success');
+});
+
 t.test('SIGTERM: no new connections, the request in flight completes, exit 0', async (t) => {
   const api = await startFakeKubeApi();
   t.teardown(() => api.close());
