@@ -96,6 +96,7 @@ const APISERVER_METRICS: Record<string, Record<string, readonly string[] | undef
 
 t.test('the rule renders when enabled, with alerts', async (t) => {
   t.equal(rendered.code, 0, rendered.stderr);
+  t.same(rendered.parseErrors, [], 'valid YAML, no duplicate keys');
   t.ok(rule, 'a PrometheusRule');
   t.ok(rules.length >= 5, `${rules.length} alerts`);
   t.equal(webhookName, 'db-access-webhook.db-access.io');
@@ -173,6 +174,7 @@ t.test('values reach the rules: the expiry threshold, and the preflight severity
   t.match(String(expiring?.['expr']), /< 3 \* 86400$/);
   const severity = async (mode: string) => {
     const r = await render({ args: ['--set', 'prometheusRule.enabled=true', '--set', `config.preflight=${mode}`] });
+    t.same(r.parseErrors, [], `preflight ${mode}: valid YAML, no duplicate keys (a misplaced end once left an alert with two annotations)`);
     const all = list(obj(ofKind(r.objects, 'PrometheusRule')[0]?.['spec'])['groups']).flatMap((g) => list(g['rules']));
     return obj(all.find((x) => x['alert'] === 'DbAccessWebhookPreflightUnavailable')?.['labels'])['severity'];
   };
