@@ -215,7 +215,18 @@ t.test('an expiry threshold beyond cert-manager\'s renewBefore is refused: the a
   t.match(refused.stderr, /prometheusRule\.certificateExpiryDays \(7 days\) must not exceed tls\.certManager\.renewBefore \(48h\)/);
   t.equal((await withRenewBefore('168h')).code, 0, 'equal is fine: renewal happens as the alert would start');
   t.equal((await withRenewBefore('48h', 'selfSigned')).code, 0, 'renewBefore means nothing outside cert-manager mode');
-  t.equal((await withRenewBefore('47h59m')).code, 0, 'only whole hours are compared (documented)');
+  t.not((await withRenewBefore('167h59m')).code, 0, 'a composite duration is read too');
+  t.equal((await withRenewBefore('168h0m0s')).code, 0, "cert-manager's own form");
+  t.equal((await withRenewBefore('1.5h')).code, 0, 'a decimal is not compared (documented)');
+});
+
+t.test('an expiry threshold at or beyond a self-signed certificate\'s whole validity is refused', async (t) => {
+  const withValidity = (days: number) =>
+    render({ args: ['--set', 'prometheusRule.enabled=true', '--set', 'tls.mode=selfSigned', '--set', `tls.selfSigned.validityDays=${days}`] });
+  const refused = await withValidity(7);
+  t.not(refused.code, 0);
+  t.match(refused.stderr, /prometheusRule\.certificateExpiryDays \(7 days\) must be below tls\.selfSigned\.validityDays \(7\)/);
+  t.equal((await withValidity(8)).code, 0);
 });
 
 t.test("the README's Alerts section lists exactly the chart's alerts, in order", async (t) => {

@@ -97,9 +97,18 @@ its own pods from starting), and any the user adds.
 {{- concat (list "kube-system" "kube-node-lease" "kube-public" .Release.Namespace) .Values.webhook.excludedNamespaces | uniq | toJson }}
 {{- end }}
 
-{{/* A Prometheus duration as the schema allows it ("30s", "1m", "500ms", "1h") in milliseconds, for comparisons. */}}
-{{- define "db-access-webhook.promDurationMs" -}}
+{{/*
+A duration in milliseconds: the Go and Prometheus forms made of whole numbers ("30s", "1m", "500ms", "720h0m0s"),
+for comparisons at render time. Empty for what it cannot read to the millisecond (decimals, ns, us).
+*/}}
+{{- define "db-access-webhook.durationMs" -}}
 {{- $text := . | toString }}
-{{- $number := regexFind "^[0-9]+" $text }}
-{{- mul (atoi $number) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $number $text)) }}
+{{- if regexMatch "^([0-9]+(ms|h|m|s))+$" $text }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|h|m|s)" $text -1 }}
+{{- $number := regexFind "^[0-9]+" . }}
+{{- $total = add $total (mul (atoi $number) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) (trimPrefix $number .))) }}
+{{- end }}
+{{- $total }}
+{{- end }}
 {{- end }}
