@@ -3,9 +3,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import jsonpatch from 'fast-json-patch';
 import { Document, isAlias, isCollection, visit } from 'yaml';
-import { decide } from '../engine/index.ts';
+import { ANNOTATION_PREFIX, ENABLED_ANNOTATION, decide } from '../engine/index.ts';
 import type { AdmissionRequestInput, EnginePolicy, SecretProviderClass } from '../engine/types.ts';
-import { printable, quoteList } from '../text.ts';
+import { printable, quote, quoteList } from '../text.ts';
 import type { ManifestDocument } from './manifests.ts';
 import { controllerPod, getPath, isList, isObject, workloadKind, type Json, type JsonObject } from './workloads.ts';
 
@@ -76,6 +76,22 @@ function notAnObject(value: Json): string | undefined {
 }
 
 /**
+ * A name or namespace YAML read as a number or boolean (`namespace: 12345`, `name: no`): kubectl refuses it, and the
+ * namespace is the organization, so it must never be taken for missing and replaced by --namespace.
+ */
+function nonStringMetadata(value: Json): string | undefined {
+  const meta = isObject(value) ? value.metadata : undefined;
+  if (!isObject(meta)) return undefined;
+  for (const field of ['name', 'generateName', 'namespace']) {
+    const v = meta[field];
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      return `metadata.${field} must be a string, got ${quote(v)}; quote it in YAML`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The engine names fields of the pod it was handed; the user needs them in their manifest: `spec.containers` of a
  * Deployment is `spec.template.spec.containers`, and the request's namespace is the document's metadata.namespace
  * (--namespace is checked before the engine runs).
@@ -106,7 +122,8 @@ interface Located {
  * (`DeploymentList`) may leave out kind and apiVersion, which the list implies.
  */
 function* objectsIn(value: Json, path: Path = [], item: readonly number[] = [], mustBeObject = true): Generator<Located> {
-  if (!isList(value)) {
+  // A List is an object too: one without apiVersion is refused like any other (its items are not looked at).
+  if (!isList(value) || (mustBeObject && notAnObject(value) !== undefined)) {
     yield { obj: value, path, item, mustBeObject };
     return;
   }
@@ -186,24 +203,30 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
     const value = data as Json;
     if (value === null || value === undefined) continue; // empty or comment-only: kubectl ignores these too
     const file = printable(rawFile, 200);
+    const where = (item: readonly number[]): string => `(file ${file}, document ${index}${itemSuffix(item)})`;
     const objects = [...objectsIn(value)];
     // kubectl refuses these; echoing them would hide a wrong file (a binary, a values.yaml) in a pipeline.
     let bad = false;
     for (const { obj, item, mustBeObject } of objects) {
       const why = mustBeObject ? notAnObject(obj) : undefined;
-      if (why === undefined) continue;
-      bad = true;
-      problems.push({
-        subject: file,
-        message: `document ${index}${itemSuffix(item)} is not a Kubernetes object (${why}): every object needs apiVersion and kind`,
-      });
+      if (why !== undefined) {
+        bad = true;
+        problems.push({
+          subject: file,
+          message: `document ${index}${itemSuffix(item)} is not a Kubernetes object (${why}): every object needs apiVersion and kind`,
+        });
+        continue;
+      }
+      const metadata = nonStringMetadata(obj);
+      if (metadata !== undefined) {
+        bad = true;
+        problems.push({ subject: `${title(obj)} ${where(item)}`, message: metadata });
+      }
     }
     if (bad) continue;
     // Flow (JSON) documents are re-rendered as block YAML even when unchanged, so the output reads as one style.
     const before = isFlow(doc) ? editable(doc, value) : doc;
     let after: Document | undefined;
-    const where = (item: readonly number[]): string =>
-      `(file ${file}, document ${index}${itemSuffix(item)})`;
 
     const visitObject = ({ obj, path, item }: Located): void => {
       if (!isObject(obj)) return;
@@ -217,7 +240,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       const tmeta = isObject(template.metadata) ? template.metadata : {};
       if (kind.templatePath.length > 0) {
         // The webhook sees only the pod, so db-access/ annotations on the workload itself do nothing.
-        const own = Object.keys(isObject(meta.annotations) ? meta.annotations : {}).filter((k) => k.startsWith('db-access/'));
+        const own = Object.keys(isObject(meta.annotations) ? meta.annotations : {}).filter((k) => k.startsWith(ANNOTATION_PREFIX));
         const misplaced = own.filter((k) => !(isObject(tmeta.annotations) && k in tmeta.annotations));
         if (misplaced.length > 0) {
           warnings.push({
@@ -231,7 +254,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       }
       if (namespace === undefined) {
         // Without a namespace there is no organization; only a pod that asks for injection needs one.
-        const trigger = isObject(tmeta.annotations) ? tmeta.annotations['db-access/enabled'] : undefined;
+        const trigger = isObject(tmeta.annotations) ? tmeta.annotations[ENABLED_ANNOTATION] : undefined;
         if (trigger !== undefined && trigger !== 'false') {
           problems.push({ subject, message: 'no namespace: set metadata.namespace or pass --namespace (the organization)' });
         }

@@ -67,16 +67,11 @@ function stringAnnotation(annotations: Record<string, unknown>, key: string): Re
  * (kubectl refuses such a manifest too). Only the CLI reads YAML; the apiserver always sends strings.
  */
 function quoteHint(key: string, value: unknown): string {
-  if (typeof value === 'boolean' && key === ENABLED_ANNOTATION) {
-    return `; annotation values are strings: quote it in YAML, as in ${key}: "${String(value)}"`;
-  }
-  if (typeof value === 'boolean' || typeof value === 'number') {
-    // What YAML made of it (yes → true, 0123 → 83) is not what was written: no example.
-    return key === ENABLED_ANNOTATION
-      ? `; annotation values are strings: write ${key}: "true" (or "false"), quoted`
-      : '; annotation values are strings: quote the value in YAML, as written';
-  }
-  return '';
+  if (typeof value !== 'boolean' && typeof value !== 'number') return '';
+  // What YAML made of it (yes → true, 0123 → 83) may not be what was written: no example of the value.
+  return key === ENABLED_ANNOTATION
+    ? `; annotation values are strings: write ${key}: "true" (or "false"), quoted`
+    : '; annotation values are strings: quote the value in YAML, as written';
 }
 
 /** Comma-separated container names; surrounding spaces are ignored, empty entries are not. */

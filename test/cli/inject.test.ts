@@ -244,10 +244,10 @@ t.test('a denial names the document and the fix, exits 2 and writes no manifests
   const yes = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('"true"', 'yes'));
   t.equal(yes.code, 2);
   t.match(yes.stderr, /^error: Deployment\/api \(file <stdin>, document 1\): .*"true"/, 'says which values are accepted');
-  t.match(yes.stderr, /got boolean true; annotation values are strings: quote it in YAML, as in db-access\/enabled: "true"/, 'and that YAML read yes as a boolean');
+  t.match(yes.stderr, /got boolean true; annotation values are strings: write db-access\/enabled: "true" \(or "false"\), quoted/, 'and that YAML read yes as a boolean');
   const bare = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('"true"', 'true'));
   t.equal(bare.code, 2, 'an unquoted true is the same mistake');
-  t.match(bare.stderr, /quote it in YAML, as in db-access\/enabled: "true"/);
+  t.match(bare.stderr, /write db-access\/enabled: "true" \(or "false"\), quoted/);
 });
 
 t.test('every denial is reported, not just the first', async (t) => {
@@ -595,6 +595,23 @@ t.test('names from the input are printed on one line, without terminal controls'
   t.notMatch(d.stdout, /[\u001b\u009b\u202e]/);
 });
 
+t.test('a name or namespace YAML read as a number or boolean is an error, never replaced by --namespace', async (t) => {
+  // The namespace is the organization: `namespace: 12345` must not become "no namespace" and then --namespace's.
+  const numeric = DEPLOYMENT.replace('namespace: shop', 'namespace: 12345');
+  for (const args of [['inject', '-f', '-'], ['inject', '-f', '-', '--namespace', 'shop']]) {
+    const r = await runCli(args, numeric);
+    t.equal(r.code, 1, args.join(' '));
+    t.match(r.stderr, /^error: Deployment\/api \(file <stdin>, document 1\): metadata\.namespace must be a string, got number 12345; quote it in YAML\n$/);
+    t.equal(r.stdout, '');
+  }
+  const named = await runCli(['inject', '-f', '-'], DEPLOYMENT.replace('name: api\n  namespace', 'name: no\n  namespace'));
+  t.equal(named.code, 1);
+  t.match(named.stderr, /metadata\.name must be a string, got boolean false; quote it in YAML/);
+  const inList = await runCli(['inject', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ ...docs(SERVICE)[0], metadata: { name: 'svc', namespace: 7 } }] }));
+  t.equal(inList.code, 1);
+  t.match(inList.stderr, /\(file <stdin>, document 1, item 1\): metadata\.namespace must be a string, got number 7/);
+});
+
 t.test('a document that is not a Kubernetes object is an error (exit 1), not echoed', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ['a bare string', 'hello\n', /^error: <stdin>: document 1 is not a Kubernetes object \(a string\): every object needs apiVersion and kind\n$/],
@@ -603,6 +620,7 @@ t.test('a document that is not a Kubernetes object is an error (exit 1), not ech
     ['a number', `${CONFIGMAP}---\n42\n`, /^error: <stdin>: document 2 is not a Kubernetes object \(a number\)/],
     ['a list', '- a\n- b\n', /^error: <stdin>: document 1 is not a Kubernetes object \(a list\)/],
     ['a List item', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [docs(SERVICE)[0], { a: 1 }] }), /^error: <stdin>: document 1, item 2 is not a Kubernetes object \(no kind\)/],
+    ['a List without apiVersion', JSON.stringify({ kind: 'List', items: [docs(DEPLOYMENT)[0]] }), /^error: <stdin>: document 1 is not a Kubernetes object \(no apiVersion\)/],
   ];
   for (const [name, input, stderr] of cases) {
     for (const output of ['yaml', 'json']) {

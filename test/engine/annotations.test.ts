@@ -68,7 +68,7 @@ t.test('all annotations together', async (t) => {
   });
   t.match(parseTrigger({ 'db-access/enabled': true }), {
     ok: false,
-    message: 'db-access/enabled must be "true" or "false", got boolean true; annotation values are strings: quote it in YAML, as in db-access/enabled: "true"',
+    message: 'db-access/enabled must be "true" or "false", got boolean true; annotation values are strings: write db-access/enabled: "true" (or "false"), quoted',
   }, 'an unquoted YAML true (or yes) gets the fix');
   t.match(parseTrigger({ 'db-access/enabled': 'yes' }), { ok: false, message: /got "yes"$/ }, 'no quoting hint for a string');
   t.match(parseAnnotations({ 'db-access/containers': ['a'] }), { ok: false, message: /db-access\/containers must be a string/ });
