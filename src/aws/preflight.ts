@@ -137,7 +137,7 @@ export function createPreflight(options: PreflightOptions): Preflight {
       why = 'Secrets Manager is throttling requests';
     } else if (name === 'AccessDeniedException') {
       why = "not allowed: the webhook's IAM role needs secretsmanager:DescribeSecret";
-    } else if (name === 'UnrecognizedClientException') {
+    } else if (name === 'UnrecognizedClientException' || name === 'ExpiredTokenException') {
       why = 'AWS rejected the credentials (invalid or expired token): check IRSA or EKS Pod Identity for the webhook';
     } else if (name === 'CredentialsProviderError') {
       why = 'no AWS credentials: check IRSA or EKS Pod Identity for the webhook';

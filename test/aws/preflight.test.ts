@@ -111,14 +111,16 @@ t.test('AWS faults give unavailable with a reason, never an exception', async (t
     t.equal(r.status, 'unavailable');
     t.match(r.message, /secretsmanager:DescribeSecret/);
   });
-  t.test('credentials AWS does not recognize: said so, not blamed on the IAM policy', async (t) => {
-    const { sm, preflight } = await setup(t);
-    sm.failNext(1, 'UnrecognizedClientException');
-    const r = await preflight.check(SECRET, 'acme', signal());
-    t.equal(r.status, 'unavailable');
-    t.match(r.message, /AWS rejected the credentials \(invalid or expired token\)/);
-    t.notMatch(r.message, /DescribeSecret/);
-  });
+  for (const code of ['UnrecognizedClientException', 'ExpiredTokenException']) {
+    t.test(`${code}: rejected credentials are said so, not blamed on the IAM policy`, async (t) => {
+      const { sm, preflight } = await setup(t);
+      sm.failNext(1, code);
+      const r = await preflight.check(SECRET, 'acme', signal());
+      t.equal(r.status, 'unavailable');
+      t.match(r.message, /AWS rejected the credentials \(invalid or expired token\)/);
+      t.notMatch(r.message, /DescribeSecret/);
+    });
+  }
   t.test('a 500 from AWS', async (t) => {
     const { sm, preflight } = await setup(t);
     sm.failNext(1, 'InternalServiceError');
