@@ -67,16 +67,18 @@ export interface AdmitResult {
 const NOTABLE_ARRIVAL_MS = 100;
 
 class DeadlineError extends Error {
-  /** What the adapters had, after the time already spent on the request. */
-  readonly leftMs: number;
   readonly budgetMs: number;
   readonly elapsedMs: number;
-  constructor(leftMs: number, budgetMs: number, elapsedMs: number) {
-    super(`no answer within ${leftMs} ms`);
+  constructor(budgetMs: number, elapsedMs: number) {
+    super(`no answer within ${Math.max(0, budgetMs - elapsedMs)} ms`);
     this.name = 'DeadlineError';
-    this.leftMs = leftMs;
     this.budgetMs = budgetMs;
     this.elapsedMs = elapsedMs;
+  }
+
+  /** What the adapters had, after the time already spent on the request. */
+  get leftMs(): number {
+    return Math.max(0, this.budgetMs - this.elapsedMs);
   }
 
   /** "within 400 ms: 2000 ms of …" — says where the time went, so the hint can point at the right place. */
@@ -84,10 +86,10 @@ class DeadlineError extends Error {
     if (this.elapsedMs < NOTABLE_ARRIVAL_MS) {
       return `no answer from ${what} within ${this.budgetMs} ms (the webhook's share of the apiserver timeout)`;
     }
-    return (
-      `no answer from ${what} within ${this.leftMs} ms: ${this.elapsedMs} ms of the webhook's ${this.budgetMs} ms share ` +
-      "of the apiserver timeout went by between the request's headers and the start of its admission"
-    );
+    const gone =
+      `${this.elapsedMs} ms of the webhook's ${this.budgetMs} ms share of the apiserver timeout went by between the ` +
+      "request's headers and the start of its admission";
+    return this.leftMs === 0 ? `${what} was not asked: ${gone}` : `no answer from ${what} within ${this.leftMs} ms: ${gone}`;
   }
 
   /**
@@ -271,12 +273,12 @@ async function askAdapters(
 ): Promise<AdapterAnswers> {
   const budgetMs = admissionBudgetMs(options.timeoutMs);
   const elapsedMs = Number.isFinite(options.elapsedMs) ? Math.max(0, Math.round(options.elapsedMs as number)) : 0;
-  const leftMs = Math.max(0, budgetMs - elapsedMs);
   const secretId = decision.target.secretId;
   const preflight = deps.preflightMode === 'off' ? undefined : deps.preflight;
+  const late = new DeadlineError(budgetMs, elapsedMs);
+  const leftMs = late.leftMs;
   if (leftMs === 0) {
     // No time to ask anyone: what the caches know still counts (warmAnswers needed both), the rest is a deadline.
-    const late = new DeadlineError(0, budgetMs, elapsedMs);
     const known = deps.store.known?.(decision.secretProviderClass, dryRun);
     return {
       ensured: known === undefined ? storeFailure(late) : { ok: true, result: known },
@@ -284,7 +286,7 @@ async function askAdapters(
     };
   }
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DeadlineError(leftMs, budgetMs, elapsedMs)), leftMs);
+  const timer = setTimeout(() => controller.abort(late), leftMs);
   const signal = controller.signal;
   const deadline = Date.now() + leftMs;
   try {

@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     },
     async ({ signal, err }) => {
       if (err) logger.error({ err }, 'unexpected error; shutting down');
+      // The signals close-with-grace still handles (SIGHUP, SIGQUIT…); SIGTERM and SIGINT are logged by onShutdownSignals.
       else if (signal) logger.info({ signal }, 'shutdown requested');
       await server.close();
     },

@@ -27,12 +27,12 @@ export interface Metrics {
   readonly admissions: Counter<'outcome'>;
   readonly admissionDuration: Histogram<'outcome'>;
   readonly inFlight: Gauge;
-  /** Typed by value, not just by label name, so a reason the README does not list fails to compile. */
+  /** The one-label counters are typed by value, not just by label name: a value the README does not list fails to compile. */
   readonly rejectedRequests: LabelledCounter<'reason', RejectionReason>;
   readonly kubeCalls: Counter<'verb' | 'result'>;
-  readonly spcEnsure: Counter<'outcome'>;
-  readonly preflight: Counter<'status'>;
-  readonly preflightAwsCalls: Counter<'status'>;
+  readonly spcEnsure: LabelledCounter<'outcome', EnsureOutcome | 'error'>;
+  readonly preflight: LabelledCounter<'status', PreflightStatus>;
+  readonly preflightAwsCalls: LabelledCounter<'status', PreflightStatus>;
   readonly certificateReloads: LabelledCounter<'result', ReloadResult>;
   readonly certificateNotAfter: Gauge;
   /** Hook for the store's `onCall`. */
