@@ -107,6 +107,11 @@ function itemSuffix(item: readonly number[]): string {
   return item.length === 0 ? '' : `, item ${item.join('.')}`;
 }
 
+/** `(file deploy.yaml, document 2, item 1)`; `file` already printable. */
+function location(file: string, index: number, item: readonly number[]): string {
+  return `(file ${file}, document ${index}${itemSuffix(item)})`;
+}
+
 interface Located {
   readonly obj: Json;
   /** From the document root. */
@@ -203,7 +208,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
     const value = data as Json;
     if (value === null || value === undefined) continue; // empty or comment-only: kubectl ignores these too
     const file = printable(rawFile, 200);
-    const where = (item: readonly number[]): string => `(file ${file}, document ${index}${itemSuffix(item)})`;
+    const where = (item: readonly number[]): string => location(file, index, item);
     const objects = [...objectsIn(value)];
     // kubectl refuses these; echoing them would hide a wrong file (a binary, a values.yaml) in a pipeline.
     let bad = false;
@@ -326,7 +331,7 @@ export function inject(documents: readonly ManifestDocument[], options: InjectOp
       spcs.delete(key);
       if (!isDeepStrictEqual(obj.spec, wanted.spec)) {
         warnings.push({
-          subject: `${title(obj)} (file ${printable(file, 200)}, document ${index}${itemSuffix(item)})`,
+          subject: `${title(obj)} ${location(printable(file, 200), index, item)}`,
           message: 'differs from the one the webhook creates; the webhook will replace its spec',
         });
       }

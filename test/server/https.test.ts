@@ -1,7 +1,7 @@
 // The webhook over real HTTPS, called the way kube-apiserver calls it.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { connect as netConnect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest } from 'node:http';
@@ -17,12 +17,16 @@ const review = JSON.parse(
   readFileSync(new URL('../fixtures/admission/08-pod-create-kube-apiserver-1.24.review.json', import.meta.url), 'utf8'),
 );
 
-/** Opens a TLS connection as the apiserver would, writes `text`, and returns what the server sent until it closed. */
-function rawTls(ts: { url: string; ca: string }, text: string, keptOpen: string): Promise<string> {
+/**
+ * Opens a TLS connection as the apiserver would, writes `send` (or lets it write), and returns what the server sent
+ * until it closed.
+ */
+function rawTls(ts: { url: string; ca: string }, send: string | ((socket: TLSSocket) => void), keptOpen: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     const port = Number(new URL(ts.url).port);
     const s = connect({ host: '127.0.0.1', port, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
-      if (text !== '') s.write(text);
+      if (typeof send === 'function') send(s);
+      else if (send !== '') s.write(send);
     });
     let data = '';
     s.setEncoding('utf8');
@@ -175,10 +179,10 @@ t.test("the admission deadline counts from the request's arrival, not from the e
   const ts = await startTestServer({ store });
   t.teardown(() => ts.close());
   const body = JSON.stringify(optedIn(review));
-  const port = Number(new URL(ts.url).port);
   let headersSentAt = 0;
-  const answer = await new Promise<string>((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port, ca: ts.ca, servername: 'db-access-webhook.db-access-webhook.svc' }, () => {
+  const answer = await rawTls(
+    ts,
+    (s) => {
       s.write(
         'POST /mutate?timeout=3s HTTP/1.1\r\nHost: webhook\r\nContent-Type: application/json\r\n' +
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
@@ -186,18 +190,15 @@ t.test("the admission deadline counts from the request's arrival, not from the e
       headersSentAt = Date.now();
       // The body 2 s later: most of the webhook's 2.4 s share of the apiserver's 3 s is gone before admit() runs.
       setTimeout(() => s.write(body), 2_000);
-    });
-    let data = '';
-    s.setEncoding('utf8');
-    s.on('data', (c: string) => (data += c));
-    s.once('close', () => resolve(data));
-    s.once('error', reject);
-  });
+    },
+    'no answer, or the connection kept open',
+  );
   const elapsed = Date.now() - headersSentAt;
   t.match(answer, /^HTTP\/1.1 200/);
   t.match(
     answer,
-    /no answer from the Kubernetes API within \d+ ms: (19|2\d)\d\d ms of the webhook's 2400 ms share of the apiserver timeout went by between the request's headers and the start of its admission; check the webhook's CPU/,
+    // The body's timer may fire late on a busy machine; then nothing was left to ask with, and the message says so.
+    /(no answer from the Kubernetes API within \d+ ms|the Kubernetes API was not asked): \d{4} ms of the webhook's 2400 ms share of the apiserver timeout went by between the request's headers and the start of its admission; check the webhook's CPU/,
     'says where the time went, and points at the webhook rather than the API',
   );
   // Counted from the handler, the 2.4 s budget would end at about 4.4 s, after the apiserver gave up at 3 s.
