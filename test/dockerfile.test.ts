@@ -1,10 +1,12 @@
 // The Dockerfile's invariants, checked without a Docker engine: multi-stage on the pinned Node major, production
-// dependencies only, a numeric non-root USER, an entrypoint that exists in the image, and a .dockerignore that keeps
-// dependencies, git history and keys out of the build context.
+// dependencies only, a numeric non-root USER, an entrypoint compiled from the server's sources, and a .dockerignore
+// that keeps dependencies, git history and keys out of the build context. test/build.test.ts runs that compiled
+// entry.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { tsc } from './helpers/compile.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -90,39 +92,75 @@ t.test('the final stage runs as a numeric non-root user', async (t) => {
   t.match(values, new RegExp(`\\n  runAsUser: ${String(uid)}\\n`), 'the chart runs the same UID');
 });
 
-t.test('production dependencies only in the final stage', async (t) => {
+/** The stage a `COPY --from=NAME` reads. */
+function stageNamed(name: string): Stage | undefined {
+  return stages.find((s) => s.name === name);
+}
+function copiesFrom(stage: Stage): Array<{ from: string | undefined; sources: string[]; args: string }> {
+  return stage.instructions
+    .filter((i) => i.keyword === 'COPY')
+    .map((i) => {
+      const parts = i.args.split(/\s+/);
+      const from = parts.find((p) => p.startsWith('--from='))?.slice('--from='.length);
+      return { from, sources: parts.filter((p) => !p.startsWith('--')).slice(0, -1), args: i.args };
+    });
+}
+
+t.test('every install is from the lockfile; the image gets production dependencies only', async (t) => {
   const installs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN' && /\bnpm\s+(ci|install|i)\b/.test(i.args)).map((i) => ({ stage: s, i })));
   t.ok(installs.length >= 1, 'dependencies are installed in a build stage');
   for (const { stage, i } of installs) {
     t.not(stage, final, 'no npm in the runtime stage (it has none)');
     t.match(i.args, /\bnpm ci\b/, 'from the lockfile');
-    t.match(i.args, /--omit=dev\b/, 'without dev dependencies');
-    t.notMatch(i.args, /--include=dev|--production=false/);
+    t.match(i.args, /--ignore-scripts\b/, 'no dependency runs code at build time');
   }
-  const copies = final.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD');
   t.notOk(final.instructions.some((i) => i.keyword === 'ADD'), 'COPY, not ADD (no remote URLs or archive unpacking)');
+  const copies = copiesFrom(final);
   for (const c of copies) {
-    const parts = c.args.split(/\s+/).filter((p) => !p.startsWith('--'));
-    const sources = parts.slice(0, -1);
-    t.notOk(sources.some((s) => s === '.' || s === './' || s === '/app' || s === '/app/'), `${c.args}: not the whole context or stage`);
-    t.notOk(sources.some((s) => /^(test|bench|docs|examples|charts|certs)\b/.test(s)), `${c.args}: nothing but runtime files`);
+    t.notOk(c.sources.some((s) => s === '.' || s === './' || s === '/app' || s === '/app/'), `${c.args}: not the whole context or stage`);
+    t.notOk(c.sources.some((s) => /^(test|bench|docs|examples|charts|certs)\b/.test(s)), `${c.args}: nothing but runtime files`);
   }
-  const fromStage = copies.filter((c) => /--from=/.test(c.args));
-  t.ok(fromStage.length > 0 && fromStage.every((c) => /node_modules/.test(c.args)), 'only node_modules comes from the deps stage');
-  t.ok(copies.some((c) => /^src\s/.test(c.args)), 'src/ is copied');
-  t.ok(copies.some((c) => /^package\.json\s/.test(c.args)), 'package.json (ESM "type": "module") is copied');
+  const modules = copies.filter((c) => c.sources.some((s) => /node_modules/.test(s)));
+  t.equal(modules.length, 1, 'node_modules is copied once');
+  const depsStage = stageNamed(modules[0]?.from ?? '');
+  t.ok(depsStage, 'from a named stage');
+  const depsInstall = depsStage?.instructions.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+  t.match(depsInstall?.args, /--omit=dev\b/, 'that stage installs without dev dependencies');
+  t.notMatch(depsInstall?.args, /--include=dev|--production=false/);
+  for (const c of copies.filter((c) => c.from !== undefined && c !== modules[0])) {
+    t.same(c.sources, ['/app/dist'], `${c.args}: only the compiled server comes from another stage`);
+  }
+  t.ok(copies.some((c) => c.from === undefined && c.sources[0] === 'package.json'), 'package.json (ESM "type": "module") is copied');
+  t.notOk(copies.some((c) => c.from === undefined && c.sources.some((s) => /^src\b/.test(s))), 'the .ts sources are not in the image');
 });
 
-t.test('the entrypoint is the server, run by node, in exec form', async (t) => {
+t.test('the image runs the server compiled by tsconfig.build.json, by node, in exec form', async (t) => {
   const entry = final.instructions.filter((i) => i.keyword === 'ENTRYPOINT').at(-1);
   t.ok(entry, 'ENTRYPOINT set');
   const argv = JSON.parse(entry?.args ?? 'null') as unknown;
   t.ok(Array.isArray(argv), 'exec form: node is PID 1 and gets SIGTERM directly');
   t.match((argv as string[])[0], /\/node$/);
-  t.equal((argv as string[])[1], 'src/server/main.ts');
-  t.match(pkg.scripts['start'], /node src\/server\/main\.ts/, 'the same entry as npm start');
-  if (existsSync(join(root, 'src', 'server'))) t.ok(existsSync(join(root, 'src', 'server', 'main.ts')), 'src/server/main.ts exists');
+  t.equal((argv as string[])[1], 'dist/server/main.js');
   t.notOk(final.instructions.some((i) => i.keyword === 'RUN'), 'no RUN in the runtime stage: distroless has no shell');
+
+  const dist = copiesFrom(final).find((c) => c.sources.includes('/app/dist'));
+  const build = stageNamed(dist?.from ?? '');
+  t.ok(build, 'dist/ comes from a named build stage');
+  t.ok(build?.instructions.some((i) => i.keyword === 'RUN' && /^npm run build$/.test(i.args)), 'which runs `npm run build`');
+  t.equal(pkg.scripts['build'], 'tsc -p tsconfig.build.json', 'which compiles with tsconfig.build.json');
+  const copied = build?.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1)) ?? [];
+  for (const needed of ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'src']) t.ok(copied.includes(needed), `the build stage has ${needed}`);
+
+  // tsconfig.build.json compiles the same entry `npm start` runs, into the directory the image runs from.
+  // As tsc itself resolves it (the file has comments, and extends tsconfig.json).
+  const config = JSON.parse(tsc(['-p', join(root, 'tsconfig.build.json'), '--showConfig'])) as {
+    compilerOptions: { outDir: string; rootDir: string; noEmit: boolean; rewriteRelativeImportExtensions: boolean };
+    files: string[];
+  };
+  t.same(config.files, ['./src/server/main.ts']);
+  t.match(config.compilerOptions, { rootDir: './src', outDir: './dist', noEmit: false, rewriteRelativeImportExtensions: true });
+  t.match(pkg.scripts['start'], /node src\/server\/main\.ts/, 'npm start runs the same entry from source');
+  t.ok(existsSync(join(root, 'src', 'server', 'main.ts')), 'src/server/main.ts exists');
 });
 
 t.test('.dockerignore keeps dependencies, history and keys out of the build context', async (t) => {
@@ -132,8 +170,8 @@ t.test('.dockerignore keeps dependencies, history and keys out of the build cont
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  for (const needed of ['node_modules', '.git', '*.key', '*-key.pem', 'test', 'bench', 'docs', 'certs']) t.ok(patterns.includes(needed), needed);
-  for (const used of ['src', 'package.json', 'package-lock.json']) {
+  for (const needed of ['node_modules', 'dist', '.git', '*.key', '*-key.pem', 'test', 'bench', 'docs', 'certs']) t.ok(patterns.includes(needed), needed);
+  for (const used of ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
     t.notOk(patterns.some((p) => p === used || p === `${used}/`), `${used} is not ignored (the Dockerfile needs it)`);
   }
   t.notOk(patterns.some((p) => p.startsWith('!')), 'no re-includes that could undo the exclusions');
