@@ -6,7 +6,9 @@ export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 const MIN_TIMEOUT_MS = 1_000;
 const MAX_TIMEOUT_MS = 30_000;
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };
+// Go also writes microseconds with a micro sign (U+00B5) or a Greek mu (U+03BC). Escaped: the bundle must stay ASCII
+// (scripts/build.ts).
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, '\u00b5s': 0.001, '\u03bcs': 0.001, ns: 0.000001 };
 
 /**
  * Reads the apiserver's `timeout` query value: a Go duration such as "10s", "1m0s" or "2500ms". Missing or
@@ -25,7 +27,7 @@ let lastValue: string | undefined;
 let lastMs = DEFAULT_WEBHOOK_TIMEOUT_MS;
 
 function parseTimeoutMs(value: string): number {
-  const parts = value.match(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g);
+  const parts = value.match(/(\d+(?:\.\d+)?)(h|ms|m|s|us|\u00b5s|\u03bcs|ns)/g);
   if (!parts || parts.join('') !== value) return DEFAULT_WEBHOOK_TIMEOUT_MS;
   let ms = 0;
   for (const part of parts) {
