@@ -11,7 +11,7 @@
 //   BENCH_WEBHOOK_FLAGS="--max-old-space-size=96"   node flags for the webhook and echo children instead of the
 //                                  chart's default nodeOptions ("" = V8 defaults; results not written)
 //   BENCH_LOG_LEVEL=warn           the webhook's LOG_LEVEL (default info, as deployed; results not written)
-//   BENCH_SERVER_MAIN=FILE         run another build of the server entry, e.g. compiled JS (results not written)
+//   BENCH_SERVER_MAIN=FILE         run another build of the server entry, e.g. src/server/main.ts (results not written)
 //   BENCH_SOAK_NO_COLD=1           soak without the 5 % cold admissions (to tell their memory apart; not written)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

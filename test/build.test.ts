@@ -1,13 +1,16 @@
-// The server as the container image runs it: compiled by `npm run build` (tsconfig.build.json) and started with
-// Node's type stripping turned off, so a `.ts` import left in the output cannot pass unnoticed. It must serve what
-// the sources serve, create the SecretProviderClass through the Kubernetes API, and stop cleanly on SIGTERM.
+// The server as the container image runs it: bundled by `npm run build` (scripts/build.ts) into a directory with no
+// node_modules anywhere above it, and started with Node's type stripping turned off. It must serve what the sources
+// serve, reach the Kubernetes API and Secrets Manager through the real clients, and stop cleanly on SIGTERM. The
+// bundle's shape is what keeps its memory low (scripts/build.ts), so that is checked too.
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { compileInto } from './helpers/compile.ts';
+import { join } from 'node:path';
+import type { Metafile } from 'esbuild';
+import { buildServer, SERVER_ENTRY } from '../scripts/build.ts';
 import { kubeConfigFor, startFakeKubeApi } from './helpers/fake-kube-api.ts';
+import { startFakeSecretsManager } from './helpers/fake-secrets-manager.ts';
 import { bareEnv, listeningPort, recordsOnce, start, stopGroup } from './helpers/server-process.ts';
 import { startTestServer } from './helpers/start-server.ts';
 import { createTestCa, issueCertificate } from './helpers/test-ca.ts';
@@ -17,40 +20,67 @@ t.setTimeout(120_000);
 
 const dir = await mkdtemp(join(tmpdir(), 'db-access-build-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
-const dist = join(dir, 'dist');
-compileInto('tsconfig.build.json', dist);
+const outdir = join(dir, 'dist');
+const { main, metafile } = await buildServer(outdir);
 
 const review = JSON.parse(readFileSync(new URL('./fixtures/admission/01-deployment-pod-mutating-phase.review.json', import.meta.url), 'utf8'));
 
-function filesUnder(root: string): string[] {
-  return readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(root, join(e.parentPath, e.name)));
+/** The sources in `output` and in everything it imports statically: what a process loads before any import(). */
+function loadedWith(meta: Metafile, output: string): string[] {
+  const seen = new Set<string>();
+  const queue = [output];
+  while (queue.length > 0) {
+    const next = queue.pop()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    for (const i of meta.outputs[next]?.imports ?? []) if (i.kind === 'import-statement') queue.push(i.path);
+  }
+  return [...seen].flatMap((o) => Object.keys(meta.outputs[o]?.inputs ?? {}));
 }
+function outputHolding(meta: Metafile, input: string): string {
+  const found = Object.entries(meta.outputs).find(([, o]) => input in o.inputs);
+  if (!found) throw new Error(`no output holds ${input}`);
+  return found[0];
+}
+const LAZY = /node_modules\/(@kubernetes\/client-node|@aws-sdk\/client-secrets-manager|selfsigned)\//;
 
-t.test('the output is JavaScript only, with no TypeScript import left', async (t) => {
-  const files = filesUnder(dist).filter((f) => f !== 'package.json' && !f.startsWith('node_modules'));
-  t.ok(files.includes(join('server', 'main.js')), 'the entry');
-  t.ok(files.includes(join('server', 'server.js')), 'what the entry imports with import()');
-  t.ok(files.includes(join('kube', 'cluster-store.js')), 'and what that imports with import()');
-  t.same(files.filter((f) => !f.endsWith('.js')), [], 'nothing but .js');
-  t.notOk(files.some((f) => f.startsWith('cli')), 'not the CLI: the image runs the server only');
-  for (const file of files) {
-    const text = readFileSync(join(dist, file), 'utf8');
-    t.notMatch(text, /(?:from\s+|import\(\s*)['"][^'"]+\.ts['"]/, `${file}: no .ts specifier`);
+t.test('the bundle: lazily imported libraries stay out of what every process loads', async (t) => {
+  const atStart = loadedWith(metafile, outputHolding(metafile, SERVER_ENTRY));
+  t.ok(atStart.includes(SERVER_ENTRY));
+  t.notOk(atStart.includes('src/server/server.ts'), 'the server is imported after the settings are checked');
+  const server = loadedWith(metafile, outputHolding(metafile, 'src/server/server.ts'));
+  t.ok(server.some((i) => i.startsWith('node_modules/fastify/')), 'fastify is bundled with the server');
+  t.same(server.filter((i) => LAZY.test(i)), [], 'client-node, the AWS SDK and selfsigned load only when used');
+  for (const lazy of ['src/kube/cluster-store.ts', 'src/aws/preflight.ts', 'src/tls/dev-certificates.ts']) {
+    t.notOk(server.includes(lazy), `${lazy} is in a chunk of its own`);
   }
 });
 
-t.test('the compiled server answers as the sources do, creates the SecretProviderClass, and stops on SIGTERM', async (t) => {
+t.test('the bundle is ASCII, so V8 keeps each chunk at one byte per character', async (t) => {
+  const files = readdirSync(outdir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mjs'));
+  t.ok(files.length > 3, `${files.length} chunks`);
+  for (const file of files) {
+    const bytes = readFileSync(join(outdir, file));
+    const at = bytes.findIndex((b) => b > 0x7f);
+    t.equal(at, -1, `${file}: no non-ASCII byte`);
+  }
+  t.ok(readdirSync(outdir, { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('.LEGAL.txt')), 'licence comments are kept beside the chunks');
+});
+
+t.test('the bundled server answers as the sources do, with the real clients, and stops on SIGTERM', async (t) => {
+  const ca = await createTestCa('build test CA');
   const api = await startFakeKubeApi();
   t.teardown(() => api.close());
-  const ca = await createTestCa('build test CA');
+  const sm = await startFakeSecretsManager({ ca });
+  t.teardown(() => sm.close());
+  sm.addSecret({ name: 'kubewarden-prod-database-credentials' });
   const leaf = await issueCertificate(ca, { dnsNames: [DEFAULT_SERVERNAME], ipAddresses: ['127.0.0.1'] });
   await writeFile(join(dir, 'tls.crt'), leaf.cert);
   await writeFile(join(dir, 'tls.key'), leaf.key, { mode: 0o600 });
+  await writeFile(join(dir, 'ca.crt'), ca.cert);
   await writeFile(join(dir, 'kubeconfig'), kubeConfigFor(api).exportConfig());
 
-  const child = start(process.execPath, ['--no-experimental-strip-types', join(dist, 'server', 'main.js')], bareEnv({
+  const child = start(process.execPath, ['--no-experimental-strip-types', main], bareEnv({
     PORT: '0',
     METRICS_PORT: '0',
     HOST: '127.0.0.1',
@@ -59,6 +89,13 @@ t.test('the compiled server answers as the sources do, creates the SecretProvide
     KUBECONFIG: join(dir, 'kubeconfig'),
     DB_ACCESS_KUBE: 'cluster',
     DB_ACCESS_ENVIRONMENT: 'prod',
+    DB_ACCESS_PREFLIGHT: 'deny',
+    // The AWS SDK's own settings, as an operator would give them.
+    AWS_REGION: sm.region,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
+    AWS_SECRET_ACCESS_KEY: 'fake/secret/for/tests/only',
+    NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'),
   }));
   t.teardown(async () => {
     stopGroup(child, 'SIGKILL');
@@ -73,17 +110,27 @@ t.test('the compiled server answers as the sources do, creates the SecretProvide
   const answer = await client.mutate(sent);
   t.equal(answer.status, 200);
 
-  // The same review through the sources, in process (memory store: the answer does not depend on the store).
+  // The same review through the sources, in process (memory store, no preflight: neither changes a clean answer).
   const reference = await startTestServer({ env: { DB_ACCESS_ENVIRONMENT: 'prod' } });
   t.teardown(() => reference.close());
   const expected = await reference.client().mutate(sent);
   t.equal(expected.json.response.patchType, 'JSONPatch', 'the reference injected');
   t.same(answer.json, expected.json, 'the same AdmissionReview as the sources answer');
-  t.ok(api.get('kubewarden', 'kubewarden-controller-database-secrets'), 'the SecretProviderClass was created through the API');
+  t.ok(api.get('kubewarden', 'kubewarden-controller-database-secrets'), 'the SecretProviderClass was created through the Kubernetes API');
+  t.match(sm.calls, [{ operation: 'DescribeSecret', secretId: 'kubewarden-prod-database-credentials', signed: true }], 'the preflight asked Secrets Manager');
+
+  sm.removeSecret('kubewarden-prod-database-credentials');
+  const other = optedIn(review, {});
+  other.request.uid = 'a-second-uid';
+  other.request.namespace = 'acme';
+  other.request.object.metadata.namespace = 'acme';
+  const denied = await client.mutate(other);
+  t.equal(denied.json.response.allowed, false, 'a missing secret denies the pod (DB_ACCESS_PREFLIGHT=deny)');
+  t.match(denied.json.response.status.message, /acme-prod-database-credentials/);
 
   child.proc.kill('SIGTERM');
   t.equal(await child.exited, 0, 'exit 0 after SIGTERM');
   const records = await recordsOnce(child, (r) => r.msg === 'stopped');
-  t.ok(records.some((r) => r.msg === 'admission'), 'the admission line was written');
+  t.equal(records.filter((r) => r.msg === 'admission').length, 2, 'one admission line each');
   t.ok(records.some((r) => r.msg === 'stopped'), 'a clean stop');
 });

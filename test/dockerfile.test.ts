@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { tsc } from './helpers/compile.ts';
+import { SERVER_ENTRY } from '../scripts/build.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -128,39 +128,31 @@ t.test('every install is from the lockfile; the image gets production dependenci
   t.match(depsInstall?.args, /--omit=dev\b/, 'that stage installs without dev dependencies');
   t.notMatch(depsInstall?.args, /--include=dev|--production=false/);
   for (const c of copies.filter((c) => c.from !== undefined && c !== modules[0])) {
-    t.same(c.sources, ['/app/dist'], `${c.args}: only the compiled server comes from another stage`);
+    t.same(c.sources, ['/app/dist'], `${c.args}: only the bundle comes from another stage`);
   }
-  t.ok(copies.some((c) => c.from === undefined && c.sources[0] === 'package.json'), 'package.json (ESM "type": "module") is copied');
+  t.ok(copies.some((c) => c.from === undefined && c.sources[0] === 'package.json'), 'package.json is copied (it names the app and the dependencies beside it)');
   t.notOk(copies.some((c) => c.from === undefined && c.sources.some((s) => /^src\b/.test(s))), 'the .ts sources are not in the image');
 });
 
-t.test('the image runs the server compiled by tsconfig.build.json, by node, in exec form', async (t) => {
+t.test('the image runs the bundle `npm run build` makes of the server entry, by node, in exec form', async (t) => {
   const entry = final.instructions.filter((i) => i.keyword === 'ENTRYPOINT').at(-1);
   t.ok(entry, 'ENTRYPOINT set');
   const argv = JSON.parse(entry?.args ?? 'null') as unknown;
   t.ok(Array.isArray(argv), 'exec form: node is PID 1 and gets SIGTERM directly');
   t.match((argv as string[])[0], /\/node$/);
-  t.equal((argv as string[])[1], 'dist/server/main.js');
+  t.equal((argv as string[])[1], 'dist/main.mjs', 'what buildServer() writes (test/build.test.ts runs it)');
   t.notOk(final.instructions.some((i) => i.keyword === 'RUN'), 'no RUN in the runtime stage: distroless has no shell');
 
   const dist = copiesFrom(final).find((c) => c.sources.includes('/app/dist'));
   const build = stageNamed(dist?.from ?? '');
   t.ok(build, 'dist/ comes from a named build stage');
   t.ok(build?.instructions.some((i) => i.keyword === 'RUN' && /^npm run build$/.test(i.args)), 'which runs `npm run build`');
-  t.equal(pkg.scripts['build'], 'tsc -p tsconfig.build.json', 'which compiles with tsconfig.build.json');
+  t.equal(pkg.scripts['build'], 'node scripts/build.ts');
   const copied = build?.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1)) ?? [];
-  for (const needed of ['tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'src']) t.ok(copied.includes(needed), `the build stage has ${needed}`);
-
-  // tsconfig.build.json compiles the same entry `npm start` runs, into the directory the image runs from.
-  // As tsc itself resolves it (the file has comments, and extends tsconfig.json).
-  const config = JSON.parse(tsc(['-p', join(root, 'tsconfig.build.json'), '--showConfig'])) as {
-    compilerOptions: { outDir: string; rootDir: string; noEmit: boolean; rewriteRelativeImportExtensions: boolean };
-    files: string[];
-  };
-  t.same(config.files, ['./src/server/main.ts']);
-  t.match(config.compilerOptions, { rootDir: './src', outDir: './dist', noEmit: false, rewriteRelativeImportExtensions: true });
-  t.match(pkg.scripts['start'], /node src\/server\/main\.ts/, 'npm start runs the same entry from source');
-  t.ok(existsSync(join(root, 'src', 'server', 'main.ts')), 'src/server/main.ts exists');
+  // tsconfig.json: esbuild reads it (its target decides class-field semantics).
+  for (const needed of ['package-lock.json', 'tsconfig.json', 'scripts', 'src']) t.ok(copied.includes(needed), `the build stage has ${needed}`);
+  t.equal(SERVER_ENTRY, 'src/server/main.ts', 'the bundle is of the entry npm start runs');
+  t.match(pkg.scripts['start'], /node src\/server\/main\.ts/);
 });
 
 t.test('.dockerignore keeps dependencies, history and keys out of the build context', async (t) => {
@@ -171,7 +163,7 @@ t.test('.dockerignore keeps dependencies, history and keys out of the build cont
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
   for (const needed of ['node_modules', 'dist', '.git', '*.key', '*-key.pem', 'test', 'bench', 'docs', 'certs']) t.ok(patterns.includes(needed), needed);
-  for (const used of ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
+  for (const used of ['src', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json']) {
     t.notOk(patterns.some((p) => p === used || p === `${used}/`), `${used} is not ignored (the Dockerfile needs it)`);
   }
   t.notOk(patterns.some((p) => p.startsWith('!')), 'no re-includes that could undo the exclusions');

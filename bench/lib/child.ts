@@ -3,14 +3,14 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { ProbeSample } from './probe.ts';
-
-const PROBE_URL = pathToFileURL(fileURLToPath(new URL('./probe.ts', import.meta.url))).href;
 
 export interface StartOptions {
   /** Main module to run. */
   readonly file: string;
+  /** The probe module to preload (bench/lib/probe.ts, bundled like the main module). */
+  readonly probe: string;
   readonly env: Record<string, string>;
   /** stdout and stderr go to this file (the server logs one line per admission; a pipe would load the parent). */
   readonly logFile: string;
@@ -32,7 +32,7 @@ export class ChildUnderTest {
     this.startedAt = performance.now();
     this.process = spawn(
       process.execPath,
-      ['--expose-gc', `--import=${PROBE_URL}`, ...(options.nodeFlags ?? []), options.file],
+      ['--expose-gc', `--import=${pathToFileURL(options.probe).href}`, ...(options.nodeFlags ?? []), options.file],
       {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
         stdio: ['ignore', fd, fd, 'ipc'],

@@ -6,19 +6,15 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTestCa, issueCertificate } from '../../test/helpers/test-ca.ts';
 import type { TestCa } from '../../test/helpers/test-ca.ts';
+import { bundle, buildServer } from '../../scripts/build.ts';
 import { kubeConfigFor, startFakeKubeApi } from '../../test/helpers/fake-kube-api.ts';
 import type { FakeKubeApi } from '../../test/helpers/fake-kube-api.ts';
 import { ChildUnderTest, waitUntil } from './child.ts';
 import { Pool } from 'undici';
 import { LoadClient } from './load.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** BENCH_SERVER_MAIN points at another build of the entry (e.g. compiled JavaScript) to compare; not written. */
-export const SERVER_MAIN = process.env.BENCH_SERVER_MAIN ?? path.join(REPO_ROOT, 'src/server/main.ts');
-export const ECHO_MAIN = path.join(REPO_ROOT, 'bench/echo-server.ts');
 /** The name kube-apiserver checks: `<service>.<namespace>.svc`. */
 export const SERVICE_DNS_NAME = 'db-access-webhook.db-access-webhook.svc';
 /** The apiserver always appends its own deadline. */
@@ -34,6 +30,11 @@ export async function freePort(): Promise<number> {
 
 export interface BenchEnvironment {
   readonly dir: string;
+  /** The webhook's entry as the image runs it, bundled by scripts/build.ts (or BENCH_SERVER_MAIN, not written). */
+  readonly webhookMain: string;
+  readonly echoMain: string;
+  /** Preloaded into every child (bench/lib/probe.ts, bundled). */
+  readonly probe: string;
   readonly ca: TestCa;
   readonly certFile: string;
   readonly keyFile: string;
@@ -55,11 +56,19 @@ export async function createEnvironment(): Promise<BenchEnvironment> {
   const keyFile = path.join(tlsDir, 'tls.key');
   writeFileSync(certFile, leaf.cert);
   writeFileSync(keyFile, leaf.key, { mode: 0o600 });
+  // The children run bundled, as the image runs the webhook (scripts/build.ts says why): the webhook exactly as
+  // `npm run build` makes it, the echo and the probe with the same options.
+  const { main: webhookMain } = await buildServer(path.join(dir, 'build', 'webhook'));
+  await bundle(['bench/echo-server.ts', 'bench/lib/probe.ts'], path.join(dir, 'build', 'bench'));
   const kubeApi = await startFakeKubeApi();
   const kubeconfigFile = path.join(dir, 'kubeconfig');
   writeFileSync(kubeconfigFile, kubeConfigFor(kubeApi).exportConfig(), { mode: 0o600 });
   return {
     dir,
+    // BENCH_SERVER_MAIN runs another build of the entry, e.g. src/server/main.ts on type stripping, to compare.
+    webhookMain: process.env.BENCH_SERVER_MAIN ?? webhookMain,
+    echoMain: path.join(dir, 'build', 'bench', 'echo-server.mjs'),
+    probe: path.join(dir, 'build', 'bench', 'probe.mjs'),
     ca,
     certFile,
     keyFile,
@@ -154,7 +163,8 @@ async function startTargetOnce(
       ? webhookEnv(env, port, metricsPort, options)
       : { PORT: String(port), HOST: '127.0.0.1', TLS_CERT_FILE: env.certFile, TLS_KEY_FILE: env.keyFile, NODE_ENV: 'production' };
   const child = new ChildUnderTest({
-    file: name === 'webhook' ? SERVER_MAIN : ECHO_MAIN,
+    file: name === 'webhook' ? env.webhookMain : env.echoMain,
+    probe: env.probe,
     env: childEnv,
     logFile: path.join(env.dir, 'logs', `${name}-${port}.log`),
     ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),

@@ -12,7 +12,8 @@ t.test('sampling a child that has exited rejects with its exit code and log file
   const file = join(dir, 'dies.mjs');
   await writeFile(file, 'process.exit(3);\n');
   const logFile = join(dir, 'child.log');
-  const child = new ChildUnderTest({ file, env: {}, logFile });
+  const probe = new URL('../../bench/lib/probe.ts', import.meta.url).pathname;
+  const child = new ChildUnderTest({ file, probe, env: {}, logFile });
   const [code] = await once(child.process, 'exit');
   t.equal(code, 3, 'it exited by itself');
   await t.rejects(child.sample(), new RegExp(`exited \\(code 3\\); see ${logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
