@@ -2,6 +2,8 @@
 // Warm path: a TTL cache answers without a call. Cold path: one flight per object, bounded by the callers' deadlines.
 import { ApiException, CustomObjectsApi, KubeConfig, Observable } from '@kubernetes/client-node';
 import type { ConfigurationOptions, RequestContext, ResponseContext } from '@kubernetes/client-node';
+// For create-store.ts, which imports this module lazily: client-node loads only in cluster mode.
+export { KubeConfig };
 import { setMaxListeners } from 'node:events';
 import { untilAborted } from '../abort.ts';
 import { createApiAgent, TLS_TRUST_ERRORS } from './api-agent.ts';

@@ -96,10 +96,9 @@ function clusterConfigured(options: CreateStoreOptions, env: NodeJS.ProcessEnv):
 export async function createStore(options: CreateStoreOptions): Promise<CreatedStore> {
   const env = options.env ?? process.env;
   if (options.mode !== 'memory' && clusterConfigured(options, env)) {
-    const [{ KubeConfig: KubeConfigCtor }, { createClusterStore }] = await Promise.all([
-      import('@kubernetes/client-node'),
-      import('./cluster-store.ts'),
-    ]);
+    // client-node through our module, not import('@kubernetes/client-node'): a bundler keeps every export of a
+    // dynamically imported namespace, and this package has 60 APIs we never call (scripts/build.ts).
+    const { KubeConfig: KubeConfigCtor, createClusterStore } = await import('./cluster-store.ts');
     let resolved: { kc: KubeConfig; source: string } | undefined;
     try {
       resolved = resolveKubeConfig(KubeConfigCtor, options, env);
