@@ -2,7 +2,7 @@
 #
 # Three stages on the Node 24 major the project pins (package.json engines, the `node` devDependency):
 # 1. build: bundles the server with esbuild (`npm run build`, scripts/build.ts). The image runs the bundle, not the
-#    .ts sources: it holds about 60 MB less memory (scripts/build.ts and BENCHMARKS.md, finding 5, say why).
+#    .ts sources: it holds about 80 MB less memory (scripts/build.ts and BENCHMARKS.md, finding 5, say why).
 # 2. deps: installs production dependencies only, from the lockfile, with no install scripts.
 # 3. runtime: distroless Node 24 (no shell, no package manager), the bundle, and package.json. The production
 #    node_modules comes along for the licence files of what the bundle contains; the bundle itself needs none of it.

@@ -701,7 +701,7 @@ t.test("extraEnv may not name a variable the chart sets: the schema's list is th
 
 t.test('resources from BENCHMARKS.md (no CPU limit) and NODE_OPTIONS heap flags; nodeOptions="" sets none', async (t) => {
   const { container } = parts(get('values.yaml'));
-  t.same(container['resources'], { requests: { cpu: '200m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+  t.same(container['resources'], { requests: { cpu: '200m', memory: '192Mi' }, limits: { memory: '512Mi' } });
   const env = list(container['env']);
   t.same(env.filter((e) => e['name'] === 'NODE_OPTIONS'), [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=128 --max-semi-space-size=8' }]);
   const without = await render({ args: ['--set', 'nodeOptions='] });
