@@ -7,7 +7,8 @@
 // - Bundled code must stay ASCII: one non-ASCII character makes V8 hold a whole chunk two bytes per character.
 //   Licence comments, which carry names and (c) signs, go to *.LEGAL.txt files beside the chunks.
 // Lazily imported parts (the cluster store, the AWS preflight, development certificates) stay in their own chunks,
-// so a process reads only the ones it uses. Identifiers are kept, so stack traces still name functions.
+// so a process reads only the ones it uses. Identifiers are not minified and lines are kept short, so a stack trace
+// still names functions and an error that prints its source line does not print a whole chunk.
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,11 @@ const OPTIONS = {
   minifyWhitespace: true,
   minifySyntax: true,
   charset: 'ascii',
+  lineLimit: 500,
   legalComments: 'external',
+  // debug's optional require('supports-color') would otherwise bundle a dev-only package (the build stage has the
+  // whole tree). Left out, debug catches the failed require and prints without colours, as in the image.
+  external: ['supports-color'],
   // Bundled CommonJS dependencies call require() for Node's built-in modules; ESM has none of its own.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   // .js chunks are ES modules only under "type": "module", which dist/ does not have by itself.

@@ -56,6 +56,19 @@ t.test('the bundle: lazily imported libraries stay out of what every process loa
   }
 });
 
+t.test('the bundle holds production dependencies only, whose licence files the image carries', async (t) => {
+  const lock = JSON.parse(readFileSync(new URL('../package-lock.json', import.meta.url), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  const inputs = Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+  const packages = new Set(inputs.flatMap((i) => /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1] ?? []));
+  t.ok(packages.has('node_modules/fastify'), `${packages.size} packages`);
+  for (const pkg of packages) {
+    t.ok(lock.packages[pkg], `${pkg} is in the lockfile`);
+    t.notOk(lock.packages[pkg]?.dev, `${pkg} is a production dependency (the image's node_modules has its licence)`);
+  }
+});
+
 t.test("the bundle: of client-node's generated APIs, only the one the store calls", async (t) => {
   const inputs = Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs));
   const apis = inputs.filter((i) => /client-node\/dist\/gen\/apis\/\w+Api\.js$/.test(i)).map((i) => i.split('/').at(-1));
@@ -87,6 +100,7 @@ t.test('the bundled server answers as the sources do, with the real clients, and
   await writeFile(join(dir, 'ca.crt'), ca.cert);
   await writeFile(join(dir, 'kubeconfig'), kubeConfigFor(api).exportConfig());
 
+  // Started from its own directory: nothing may resolve from the repository's node_modules through the cwd either.
   const child = start(process.execPath, ['--no-experimental-strip-types', main], bareEnv({
     PORT: '0',
     METRICS_PORT: '0',
@@ -103,7 +117,7 @@ t.test('the bundled server answers as the sources do, with the real clients, and
     AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
     AWS_SECRET_ACCESS_KEY: 'fake/secret/for/tests/only',
     NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'),
-  }));
+  }), dir);
   t.teardown(async () => {
     stopGroup(child, 'SIGKILL');
     await child.exited;

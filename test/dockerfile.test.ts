@@ -5,7 +5,7 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { SERVER_ENTRY } from '../scripts/build.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -146,10 +146,15 @@ t.test('the image runs the bundle `npm run build` makes of the server entry, by 
   const dist = copiesFrom(final).find((c) => c.sources.includes('/app/dist'));
   const build = stageNamed(dist?.from ?? '');
   t.ok(build, 'dist/ comes from a named build stage');
+  // Where the bundle lands and where node looks for it: the final WORKDIR, the COPY's destination, the entrypoint.
+  const workdir = (stage: Stage | undefined) => stage?.instructions.filter((i) => i.keyword === 'WORKDIR').at(-1)?.args ?? '/';
+  const copiedTo = posix.resolve(workdir(final), dist?.args.split(/\s+/).at(-1) ?? '');
+  t.equal(posix.resolve(workdir(final), (argv as string[])[1] ?? ''), posix.join(copiedTo, 'main.mjs'), 'node runs main.mjs of the copied bundle');
+  t.equal(posix.join(workdir(build), 'dist'), '/app/dist', 'the build stage writes dist/ where the COPY takes it from');
   t.ok(build?.instructions.some((i) => i.keyword === 'RUN' && /^npm run build$/.test(i.args)), 'which runs `npm run build`');
   t.equal(pkg.scripts['build'], 'node scripts/build.ts');
   const copied = build?.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => i.args.split(/\s+/).slice(0, -1)) ?? [];
-  // tsconfig.json: esbuild reads it (its target decides class-field semantics).
+  // tsconfig.json: esbuild reads it, as for the bundles the tests and the bench make, so all are built alike.
   for (const needed of ['package-lock.json', 'tsconfig.json', 'scripts', 'src']) t.ok(copied.includes(needed), `the build stage has ${needed}`);
   t.equal(SERVER_ENTRY, 'src/server/main.ts', 'the bundle is of the entry npm start runs');
   t.match(pkg.scripts['start'], /node src\/server\/main\.ts/);

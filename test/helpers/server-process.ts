@@ -23,9 +23,10 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-export function start(command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+/** Runs in the repository unless `cwd` says otherwise. */
+export function start(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string = root): Child {
   // Its own process group, so that `npm start` and the node it runs can be signalled together.
-  const proc = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const logs = createLogCapture();
   proc.stdout?.pipe(logs.stream);
   let stderr = '';
