@@ -1,6 +1,7 @@
 // The server as the container image runs it: bundled by `npm run build` (scripts/build.ts) into a directory with no
 // node_modules anywhere above it, and started with Node's type stripping turned off. It must serve what the sources
-// serve, reach the Kubernetes API and Secrets Manager through the real clients, and stop cleanly on SIGTERM. The
+// serve, reach the Kubernetes API and Secrets Manager (with IRSA credentials) through the real clients, and stop
+// cleanly on SIGTERM. The
 // bundle's shape is what keeps its memory low (scripts/build.ts), so that is checked too.
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import type { Metafile } from 'esbuild';
 import { buildServer, SERVER_ENTRY } from '../scripts/build.ts';
 import { kubeConfigFor, startFakeKubeApi } from './helpers/fake-kube-api.ts';
 import { startFakeSecretsManager } from './helpers/fake-secrets-manager.ts';
+import { FAKE_STS_ACCESS_KEY_ID, startFakeSts } from './helpers/fake-sts.ts';
 import { bareEnv, listeningPort, recordsOnce, start, stopGroup } from './helpers/server-process.ts';
 import { startTestServer } from './helpers/start-server.ts';
 import { createTestCa, issueCertificate } from './helpers/test-ca.ts';
@@ -94,6 +96,9 @@ t.test('the bundled server answers as the sources do, with the real clients, and
   const sm = await startFakeSecretsManager({ ca });
   t.teardown(() => sm.close());
   sm.addSecret({ name: 'kubewarden-prod-database-credentials' });
+  const sts = await startFakeSts(ca);
+  t.teardown(() => sts.close());
+  await writeFile(join(dir, 'token'), 'header.payload.signature');
   const leaf = await issueCertificate(ca, { dnsNames: [DEFAULT_SERVERNAME], ipAddresses: ['127.0.0.1'] });
   await writeFile(join(dir, 'tls.crt'), leaf.cert);
   await writeFile(join(dir, 'tls.key'), leaf.key, { mode: 0o600 });
@@ -111,11 +116,14 @@ t.test('the bundled server answers as the sources do, with the real clients, and
     DB_ACCESS_KUBE: 'cluster',
     DB_ACCESS_ENVIRONMENT: 'prod',
     DB_ACCESS_PREFLIGHT: 'deny',
-    // The AWS SDK's own settings, as an operator would give them.
+    // The AWS SDK's own settings, as EKS sets them for a service account with an IAM role (IRSA), with the
+    // endpoints pointed at the in-test ones. The web-identity provider is one the SDK loads only when it needs it.
     AWS_REGION: sm.region,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
-    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
-    AWS_SECRET_ACCESS_KEY: 'fake/secret/for/tests/only',
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/db-access-webhook',
+    AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, 'token'),
+    AWS_EC2_METADATA_DISABLED: 'true',
     NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'),
   }), dir);
   t.teardown(async () => {
@@ -138,7 +146,12 @@ t.test('the bundled server answers as the sources do, with the real clients, and
   t.equal(expected.json.response.patchType, 'JSONPatch', 'the reference injected');
   t.same(answer.json, expected.json, 'the same AdmissionReview as the sources answer');
   t.ok(api.get('kubewarden', 'kubewarden-controller-database-secrets'), 'the SecretProviderClass was created through the Kubernetes API');
-  t.match(sm.calls, [{ operation: 'DescribeSecret', secretId: 'kubewarden-prod-database-credentials', signed: true }], 'the preflight asked Secrets Manager');
+  t.match(sts.calls, [{ action: 'AssumeRoleWithWebIdentity', roleArn: 'arn:aws:iam::123456789012:role/db-access-webhook', webIdentityToken: 'header.payload.signature' }], 'the SDK took the role with the projected token');
+  t.match(
+    sm.calls,
+    [{ operation: 'DescribeSecret', secretId: 'kubewarden-prod-database-credentials', signed: true, accessKeyId: FAKE_STS_ACCESS_KEY_ID }],
+    "the preflight asked Secrets Manager, signed with the role's credentials",
+  );
 
   sm.removeSecret('kubewarden-prod-database-credentials');
   const other = optedIn(review, {});

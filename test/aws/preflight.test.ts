@@ -37,7 +37,7 @@ t.test('an existing secret is ok; only DescribeSecret is ever called, signed', a
   const { sm, preflight, results } = await setup(t);
   sm.addSecret({ name: SECRET });
   t.same(await preflight.check(SECRET, 'acme', signal()), { status: 'ok' });
-  t.same(sm.calls, [{ operation: 'DescribeSecret', secretId: SECRET, signed: true }]);
+  t.same(sm.calls, [{ operation: 'DescribeSecret', secretId: SECRET, signed: true, accessKeyId: 'AKIAFAKEFAKEFAKEFAKE' }]);
   t.same(results, ['ok:aws']);
 });
 

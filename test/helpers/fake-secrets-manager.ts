@@ -21,6 +21,8 @@ export interface SecretsManagerCall {
   readonly secretId: string | undefined;
   /** True when the request carried a SigV4 Authorization header. */
   readonly signed: boolean;
+  /** The access key id it was signed with (SigV4's `Credential=`), which tells whose credentials the SDK used. */
+  readonly accessKeyId?: string;
   readonly fault?: string;
 }
 
@@ -133,8 +135,10 @@ export async function startFakeSecretsManager(options: FakeSecretsManagerOptions
       // answered below
     }
     const secretId = typeof body.SecretId === 'string' ? body.SecretId : undefined;
-    const signed = String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ');
-    const call: { -readonly [K in keyof SecretsManagerCall]: SecretsManagerCall[K] } = { operation, secretId, signed };
+    const authorization = String(req.headers.authorization ?? '');
+    const signed = authorization.startsWith('AWS4-HMAC-SHA256 ');
+    const accessKeyId = /Credential=([^/]+)\//.exec(authorization)?.[1];
+    const call: { -readonly [K in keyof SecretsManagerCall]: SecretsManagerCall[K] } = { operation, secretId, signed, ...(accessKeyId ? { accessKeyId } : {}) };
     calls.push(call);
 
     if (fake.latencyMs > 0) await new Promise((r) => setTimeout(r, fake.latencyMs));
