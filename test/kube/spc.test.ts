@@ -27,6 +27,12 @@ t.test('fingerprint: equal for equal objects, different for any difference in la
   t.not(fingerprint({ ...d, metadata: { ...d.metadata, labels: { ...d.metadata.labels, [APP_LABEL]: 'other' } } }), fingerprint(d));
 });
 
+t.test('fingerprint: the same short size for any object, since the cache keeps one per app', async (t) => {
+  const big: SecretProviderClass = { ...d, spec: { ...d.spec, parameters: { region: 'us-east-1', objects: 'x'.repeat(10_000) } } };
+  t.match(fingerprint(d), /^[A-Za-z0-9_-]{43}$/, 'a SHA-256 in base64url');
+  t.equal(fingerprint(big).length, 43);
+});
+
 t.test('matchesDesired compares our labels and the spec only', async (t) => {
   const actual = {
     metadata: { ...d.metadata, labels: { ...d.metadata.labels, extra: 'x' }, resourceVersion: '9', uid: 'u' },
