@@ -53,10 +53,10 @@ export function stableStringify(value: unknown): string {
 /**
  * Fingerprint of what we own in `desired`: our labels and the spec, for the warm cache lookup on every admission.
  * Plain JSON.stringify, not stableStringify (sorting cost ~4 % of the webhook's CPU, BENCHMARKS.md "Fixed during this work"): the
- * engine builds `desired` with a fixed key order. JSON text is exact, so different content never shares a
- * fingerprint; the same content in another key order only misses the cache (one read, no write).
- * Hashed, because the cache keeps one per app: 43 characters instead of about 800, 7 MB less with the cache full
- * (BENCHMARKS.md, finding 5), for 0.6 µs per admission.
+ * engine builds `desired` with a fixed key order. JSON text is exact, so different content gets a different
+ * fingerprint (short of a SHA-256 collision); the same content in another key order only misses the cache (one read,
+ * no write). Hashed, because the cache keeps one per app: 43 characters instead of about 800, 7 MB less with the
+ * cache full (BENCHMARKS.md, finding 5), for 0.6 µs per admission.
  * Objects read back from the API are compared with matchesDesired, which does sort.
  */
 export function fingerprint(desired: SecretProviderClass): string {
