@@ -16,7 +16,6 @@ import { optedIn } from '../helpers/webhook-client.ts';
 // Child processes start slowly on a loaded machine (client-node alone takes a second to load).
 t.setTimeout(120_000);
 
-const root = new URL('../../', import.meta.url).pathname;
 const review = JSON.parse(
   readFileSync(new URL('../fixtures/admission/01-deployment-pod-mutating-phase.review.json', import.meta.url), 'utf8'),
 );
