@@ -1,4 +1,5 @@
 // The environment variables we inject, in the order Kubernetes needs: $(VAR) expands only from earlier variables.
+import { sharedValues } from './shared.ts';
 
 export interface EnvVar {
   readonly name: string;
@@ -44,8 +45,14 @@ function fromSecret(name: string, secretName: string, key: string): EnvVar {
  * The env list for one container. The PG* variables read the Secret directly rather than through $(DB_*), so they
  * carry the raw values libpq expects. DATABASE_URL is composed from $(VAR) references unless the secret carries a
  * pre-encoded `url` key (urlFromSecret), because a composed URL breaks on passwords with `#`, `?`, `%`, `:` or `@`.
+ * Shared and frozen (shared.ts): every pod of an app gets the same list.
  */
-export function injectedEnv(syncedSecretName: string, urlFromSecret: boolean): readonly EnvVar[] {
+export const injectedEnv: (syncedSecretName: string, urlFromSecret: boolean) => readonly EnvVar[] = sharedValues(
+  (syncedSecretName, urlFromSecret) => `${urlFromSecret ? 'url' : 'composed'}/${syncedSecretName}`,
+  buildEnv,
+);
+
+function buildEnv(syncedSecretName: string, urlFromSecret: boolean): EnvVar[] {
   const s = syncedSecretName;
   return [
     fromSecret('DB_HOST', s, SECRET_KEYS.host),

@@ -1,6 +1,7 @@
 // The SecretProviderClass a pod's CSI volume points at: which AWS secret, which JSON keys, which synced Secret.
 import { stringify } from 'yaml';
 import { SECRET_KEYS } from './env.ts';
+import { sharedValues } from './shared.ts';
 import { APP_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type SecretProviderClass } from './types.ts';
 
 interface Alias {
@@ -35,32 +36,31 @@ export interface SecretProviderClassInput {
   readonly urlFromSecret: boolean;
 }
 
-// Serializing YAML is most of the engine's cost, and there are few distinct secrets: keep the recent strings.
-const OBJECTS_CACHE_LIMIT = 1024;
-const objectsCache = new Map<string, string>();
-
 /**
  * `objects` is YAML inside a string parameter. Built by the yaml library, never by concatenation, so no value can
  * smuggle in another object (the provider would mount whatever secret such an entry names).
  */
 export function objectsParameter(secretId: string, urlFromSecret: boolean): string {
-  const key = `${urlFromSecret ? 'url' : 'composed'}\u0000${secretId}`;
-  const cached = objectsCache.get(key);
-  if (cached !== undefined) return cached;
   const aliases = urlFromSecret ? [...ALIASES, URL_ALIAS] : ALIASES;
-  const objects = stringify([
+  return stringify([
     {
       objectName: secretId,
       objectType: 'secretsmanager',
       jmesPath: aliases.map(({ path, alias }) => ({ path, objectAlias: alias })),
     },
   ]);
-  if (objectsCache.size >= OBJECTS_CACHE_LIMIT) objectsCache.clear();
-  objectsCache.set(key, objects);
-  return objects;
 }
 
-export function buildSecretProviderClass(input: SecretProviderClassInput): SecretProviderClass {
+/**
+ * Shared and frozen (shared.ts): the store fingerprints it once per app, and serializing the YAML, most of the
+ * engine's cost before it was kept, happens once too.
+ */
+export const buildSecretProviderClass: (input: SecretProviderClassInput) => SecretProviderClass = sharedValues(
+  (input) => JSON.stringify(input), // every field, so a field added later is part of the key
+  build,
+);
+
+function build(input: SecretProviderClassInput): SecretProviderClass {
   const aliases = input.urlFromSecret ? [...ALIASES, URL_ALIAS] : ALIASES;
   const objects = objectsParameter(input.secretId, input.urlFromSecret);
   const parameters: Record<string, string> = { objects, region: input.region };

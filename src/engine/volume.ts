@@ -1,19 +1,23 @@
 // The CSI volume and its mounts.
+import { sharedValues } from './shared.ts';
 
 export const VOLUME_NAME = 'database-secrets';
 export const CSI_DRIVER = 'secrets-store.csi.k8s.io';
 
-/** The Secrets Store CSI driver refuses volumes that are not read-only. */
-export function injectedVolume(secretProviderClassName: string): Record<string, unknown> {
-  return {
+/** The Secrets Store CSI driver refuses volumes that are not read-only. Shared and frozen (shared.ts). */
+export const injectedVolume: (secretProviderClassName: string) => Readonly<Record<string, unknown>> = sharedValues(
+  (secretProviderClassName) => secretProviderClassName,
+  (secretProviderClassName) => ({
     name: VOLUME_NAME,
     csi: { driver: CSI_DRIVER, readOnly: true, volumeAttributes: { secretProviderClass: secretProviderClassName } },
-  };
-}
+  }),
+);
 
-export function injectedMount(mountPath: string): Record<string, unknown> {
-  return { name: VOLUME_NAME, mountPath, readOnly: true };
-}
+/** Shared and frozen (shared.ts). */
+export const injectedMount: (mountPath: string) => Readonly<Record<string, unknown>> = sharedValues(
+  (mountPath) => mountPath,
+  (mountPath) => ({ name: VOLUME_NAME, mountPath, readOnly: true }),
+);
 
 /**
  * Does a user mount at `existing` land on our mount at `ours` (normalized already), or inside it? The runtime sees

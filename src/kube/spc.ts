@@ -1,5 +1,6 @@
 // Pure helpers shared by the cluster and memory stores: identity, ownership, comparison, messages.
 import { hash } from 'node:crypto';
+import { isDeeplyFrozen } from '../engine/shared.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../engine/types.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
 import { clip, MAX_WARNING_LENGTH } from '../text.ts';
@@ -56,10 +57,23 @@ export function stableStringify(value: unknown): string {
  * engine builds `desired` with a fixed key order. JSON text is exact, so different content gets a different
  * fingerprint (short of a SHA-256 collision); the same content in another key order only misses the cache (one read,
  * no write). Hashed, because the cache keeps one per app: 43 characters instead of about 800, 7 MB less with the
- * cache full (BENCHMARKS.md, finding 5), for 0.6 µs per admission.
+ * cache full (BENCHMARKS.md, finding 5). The engine shares one frozen object per app (engine/shared.ts), so the hash
+ * is computed once per app and kept while that object lives, not on every admission.
  * Objects read back from the API are compared with matchesDesired, which does sort.
  */
 export function fingerprint(desired: SecretProviderClass): string {
+  if (!isDeeplyFrozen(desired)) return computeFingerprint(desired);
+  let fp = sharedFingerprints.get(desired);
+  if (fp === undefined) {
+    fp = computeFingerprint(desired);
+    sharedFingerprints.set(desired, fp);
+  }
+  return fp;
+}
+
+const sharedFingerprints = new WeakMap<object, string>();
+
+function computeFingerprint(desired: SecretProviderClass): string {
   return hash('sha256', JSON.stringify([desired.metadata.labels, desired.spec]), 'base64url');
 }
 

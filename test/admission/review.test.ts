@@ -2,6 +2,9 @@ import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import { allowResponse, denyResponse, parseAdmissionReview, patchResponse, serializeReview } from '../../src/admission/index.ts';
+import { patchText } from '../../src/admission/respond.ts';
+import { deepFreeze } from '../../src/engine/shared.ts';
+import type { PatchOperation } from '../../src/engine/types.ts';
 
 const fixtureDir = new URL('../fixtures/admission/', import.meta.url);
 
@@ -126,6 +129,36 @@ t.test('serializeReview: the same JSON as JSON.stringify, for every kind of answ
       t.same(JSON.parse(serialized), answer);
     }
   }
+});
+
+t.test('patchText: the text JSON.stringify gives, with shared values, hostile text and every kind of operation', async (t) => {
+  const hostile = ['plain', 'quote " backslash \\ slash /', 'line\u2028sep\u2029', 'nul \u0000 del \u007f', 'emoji 🦄 \ud800 lone'];
+  for (const text of hostile) {
+    const shared = deepFreeze({ name: text, valueFrom: { secretKeyRef: { name: text, key: 'k' } } });
+    const ops: PatchOperation[] = [
+      { op: 'remove', path: `/spec/containers/0/env/${text.length}` },
+      { op: 'add', path: '/spec/containers/0/env/0', value: shared },
+      { op: 'add', path: '/spec/containers/1/env', value: [shared, { name: text }] },
+      { op: 'replace', path: '/metadata/annotations/db-access~1status', value: text },
+      { op: 'add', path: `/metadata/labels/${text}`, value: 42 },
+      { op: 'test', path: '/spec/x', value: null },
+    ];
+    t.equal(patchText(ops), JSON.stringify(ops), `byte for byte, twice (the second from kept text): ${visible(text)}`);
+    t.equal(patchText(ops), JSON.stringify(ops));
+  }
+});
+
+t.test('patchText keeps text only for deeply frozen values: a value changed between two answers is read again', async (t) => {
+  const value = { name: 'A', value: '1' };
+  const ops: PatchOperation[] = [{ op: 'add', path: '/spec/containers/0/env/0', value }];
+  t.equal(patchText(ops), JSON.stringify(ops));
+  value.value = '2';
+  t.equal(patchText(ops), JSON.stringify(ops), 'not the first text');
+  const shallow = Object.freeze({ name: 'B', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } });
+  const shallowOps: PatchOperation[] = [{ op: 'add', path: '/spec/containers/0/env/0', value: shallow }];
+  t.equal(patchText(shallowOps), JSON.stringify(shallowOps));
+  shallow.valueFrom.secretKeyRef.key = 'other';
+  t.equal(patchText(shallowOps), JSON.stringify(shallowOps), 'a shallow freeze is not trusted');
 });
 
 t.test('serializeReview: a patch it did not encode itself is escaped, not trusted', async (t) => {

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { decide, type AdmissionRequestInput, type Decision, type EnginePolicy } from '../../src/engine/index.ts';
+import { patchText } from '../../src/admission/respond.ts';
 import { applyPatch } from '../helpers/apply-patch.ts';
 import { validatePod, validateSecretProviderClass } from '../helpers/schemas.ts';
 
@@ -127,6 +128,7 @@ for (const file of caseFiles) {
       return;
     }
     const patchedPod = result.patchedPod;
+    t.equal(patchText(decision.patch), JSON.stringify(decision.patch), 'the answer encodes the patch as JSON.stringify does');
     t.same(validatePod(patchedPod), [], 'patched pod passes Pod validation and the apiserver rules');
     t.same(validateSecretProviderClass(decision.secretProviderClass), [], 'SecretProviderClass matches the CRD');
     const spec = (patchedPod as { spec: { volumes: Rec[]; containers?: Rec[]; initContainers?: Rec[] } }).spec;

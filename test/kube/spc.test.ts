@@ -3,6 +3,7 @@ import t from 'tap';
 import { fingerprint, foreignWarning, isOurs, matchesDesired, mergeDesired, stableStringify } from '../../src/kube/spc.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, APP_LABEL } from '../../src/engine/types.ts';
 import type { SecretProviderClass } from '../../src/engine/types.ts';
+import { deepFreeze } from '../../src/engine/shared.ts';
 
 const d: SecretProviderClass = {
   apiVersion: 'secrets-store.csi.x-k8s.io/v1',
@@ -31,6 +32,18 @@ t.test('fingerprint: the same short size for any object, since the cache keeps o
   const big: SecretProviderClass = { ...d, spec: { ...d.spec, parameters: { region: 'us-east-1', objects: 'x'.repeat(10_000) } } };
   t.match(fingerprint(d), /^[A-Za-z0-9_-]{43}$/, 'a SHA-256 in base64url');
   t.equal(fingerprint(big).length, 43);
+});
+
+t.test('fingerprint: a shared, deeply frozen object gets the fingerprint of an equal copy, every time it is asked', async (t) => {
+  const shared = deepFreeze(structuredClone(d));
+  const first = fingerprint(shared);
+  t.equal(first, fingerprint(structuredClone(d)));
+  t.equal(fingerprint(shared), first);
+  // An object that is not deeply frozen may change, so it is hashed every time.
+  const mutable = structuredClone(d);
+  const before = fingerprint(mutable);
+  mutable.spec.parameters.region = 'eu-central-1';
+  t.not(fingerprint(mutable), before);
 });
 
 t.test('matchesDesired compares our labels and the spec only', async (t) => {
