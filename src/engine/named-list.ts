@@ -13,17 +13,17 @@ export function readNamedList(owner: unknown, key: string, where: string): Resul
   if (!Array.isArray(raw)) return refuse(`${where} must be a list, got ${quote(raw)}`);
   for (let i = 0; i < raw.length; i++) {
     const entry: unknown = raw[i];
-    if (!isRecord(entry) || typeof own(entry, 'name') !== 'string') {
+    if (!isRecord(entry) || !Object.hasOwn(entry, 'name') || typeof entry.name !== 'string') {
       return refuse(`${where}[${i}] must be an object with a string name, got ${quote(entry)}`);
     }
   }
   return ok(raw as Record<string, unknown>[]);
 }
 
-/** Indexes (ascending) of the entries whose name satisfies `match`. */
+/** Indexes (ascending) of the entries whose name satisfies `match`, in a list readNamedList checked (own string names). */
 export function indexesWhere(list: readonly Record<string, unknown>[] | undefined, match: (name: string) => boolean): number[] {
   const out: number[] = [];
   if (list === undefined) return out;
-  for (let i = 0; i < list.length; i++) if (match(own(list[i], 'name') as string)) out.push(i);
+  for (let i = 0; i < list.length; i++) if (match(list[i]?.name as string)) out.push(i);
   return out;
 }

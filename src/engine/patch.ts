@@ -4,6 +4,7 @@ import type { PatchOperation } from './types.ts';
 
 /** RFC 6901: `~` → `~0`, then `/` → `~1`. */
 export function escapePointer(segment: string): string {
+  if (!segment.includes('~') && !segment.includes('/')) return segment; // nearly always: no regex pass
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 

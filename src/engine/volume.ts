@@ -27,13 +27,21 @@ export const injectedMount: (mountPath: string) => Readonly<Record<string, unkno
  */
 export function overlapWithOurMount(existing: unknown, ours: string): 'at' | 'inside' | undefined {
   if (typeof existing !== 'string') return undefined;
+  const path = normalizedPath(existing);
+  if (path === ours) return 'at';
+  return path.startsWith(`${ours}/`) ? 'inside' : undefined; // `ours` is never "/" (parseMountPath)
+}
+
+/** `existing` as the runtime resolves it. Most mount paths (`/etc/app`) already are, and skip the split and join. */
+function normalizedPath(existing: string): string {
+  // No empty, `.` or `..` segment (`/.` also sends `/.cache` the long way, which keeps it as it is).
+  const resolved = existing.length > 1 && existing.startsWith('/') && !existing.endsWith('/') && !existing.includes('//') && !existing.includes('/.');
+  if (resolved) return existing;
   const segments: string[] = [];
   for (const segment of existing.split('/')) {
     if (segment === '' || segment === '.') continue;
     if (segment === '..') segments.pop();
     else segments.push(segment);
   }
-  const path = `/${segments.join('/')}`;
-  if (path === ours) return 'at';
-  return path.startsWith(`${ours}/`) ? 'inside' : undefined; // `ours` is never "/" (parseMountPath)
+  return `/${segments.join('/')}`;
 }

@@ -15,22 +15,13 @@ import {
 import { applyPatch } from '../helpers/apply-patch.ts';
 import { validatePod, validateSecretProviderClass } from '../helpers/schemas.ts';
 import { TEST_POLICY } from '../helpers/policy.ts';
+import { podCreateRequest } from '../helpers/pod-request.ts';
 
 const policy: EnginePolicy = TEST_POLICY;
 
 type Rec = Record<string, unknown>;
 
-function request(object: unknown, extra: Rec = {}): AdmissionRequestInput {
-  return {
-    uid: 'u',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    operation: 'CREATE',
-    namespace: 'acme',
-    object,
-    ...extra,
-  };
-}
+const request = podCreateRequest;
 
 function pod(annotations: Rec, spec: Rec, metadata: Rec = {}): Rec {
   return { metadata: { name: 'shop', annotations: { 'db-access/enabled': 'true', ...annotations }, ...metadata }, spec };
@@ -447,7 +438,7 @@ t.test('fuzz: reinvocation after other webhooks changed the pod', async (t) => {
 });
 
 t.test('a user mount at our path written another way (//, ., .., trailing /) is a conflict, not a silent overlay', async (t) => {
-  for (const mountPath of ['/mnt/secrets-store', '/mnt/secrets-store/', '/mnt//secrets-store', '/mnt/./secrets-store', '/mnt/x/../secrets-store', '/../mnt/secrets-store']) {
+  for (const mountPath of ['/mnt/secrets-store', '/mnt/secrets-store/', '/mnt//secrets-store', '/mnt/./secrets-store', '/mnt/x/../secrets-store', '/../mnt/secrets-store', 'mnt/secrets-store', '/mnt/secrets-store/.']) {
     const d = decide(
       request(pod({}, { containers: [{ name: 'app', volumeMounts: [{ name: 'data', mountPath }] }], volumes: [{ name: 'data', emptyDir: {} }] })),
       policy,
@@ -455,7 +446,7 @@ t.test('a user mount at our path written another way (//, ., .., trailing /) is 
     t.equal(d.action, 'deny', mountPath);
     if (d.action === 'deny') t.match(d.message, /already mounts volume "data" at "\/mnt\/secrets-store"/, mountPath);
   }
-  for (const mountPath of ['/mnt/secrets-store-2', '/mnt/secrets', '/mnt/secrets-store/..', '/secrets-store']) {
+  for (const mountPath of ['/mnt/secrets-store-2', '/mnt/secrets', '/mnt/secrets-store/..', '/secrets-store', '/mnt/.secrets-store', '/']) {
     const d = decide(
       request(pod({}, { containers: [{ name: 'app', volumeMounts: [{ name: 'data', mountPath }] }], volumes: [{ name: 'data', emptyDir: {} }] })),
       policy,
@@ -469,6 +460,7 @@ t.test('a user mount inside our mount path is a conflict: the runtime cannot mak
     { name: 'data', mountPath: '/mnt/secrets-store/cache' },
     { name: 'data', mountPath: '/mnt//secrets-store/a/b/' },
     { name: 'data', mountPath: '/mnt/x/../secrets-store/cache' },
+    { name: 'data', mountPath: '/mnt/secrets-store/.cache' },
     // a file mount over one of the secret files would hide it
     { name: 'data', mountPath: '/mnt/secrets-store/DB_PASSWORD', subPath: 'password' },
   ];
