@@ -53,22 +53,58 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
 export const STDOUT_BATCH_BYTES = 4096;
 export const STDOUT_FLUSH_INTERVAL_MS = 250;
 
+/** What LineBatches writes to: sonic-boom (pino.destination), or a test's recorder. */
+export interface LineWriter {
+  write(text: string): unknown;
+}
+
+/**
+ * Collects lines and writes them joined, once about `batchChars` have come. sonic-boom can batch by itself
+ * (`minLength`), but it measures the UTF-8 length of its whole pending batch again for every line it is given, and
+ * that flattens the growing string each time: 2.2 KB of garbage and 0.5 µs per admission line (BENCHMARKS.md).
+ */
+export class LineBatches implements DestinationStream {
+  readonly #target: LineWriter;
+  readonly #batchChars: number;
+  #lines: string[] = [];
+  #chars = 0;
+
+  constructor(target: LineWriter, batchChars: number) {
+    this.#target = target;
+    this.#batchChars = batchChars;
+  }
+
+  write(line: string): void {
+    this.#lines.push(line);
+    this.#chars += line.length;
+    if (this.#chars >= this.#batchChars) this.flush();
+  }
+
+  /** Writes what has been collected, if anything. */
+  flush(): void {
+    if (this.#lines.length === 0) return;
+    const text = this.#lines.join('');
+    this.#lines = [];
+    this.#chars = 0;
+    this.#target.write(text);
+  }
+}
+
 export function stdoutDestination(): DestinationStream {
-  const destination = pino.destination({
-    dest: 1,
-    sync: true,
-    minLength: STDOUT_BATCH_BYTES,
-    periodicFlush: STDOUT_FLUSH_INTERVAL_MS,
-  });
+  // pino.destination, not a bare sonic-boom: it turns a closed stdout (EPIPE) into dropped lines, not a crash.
+  const stdout = pino.destination({ dest: 1, sync: true });
+  const batches = new LineBatches(stdout, STDOUT_BATCH_BYTES);
+  setInterval(() => batches.flush(), STDOUT_FLUSH_INTERVAL_MS).unref();
   // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch.
   process.once('exit', () => {
     try {
-      destination.flushSync();
+      batches.flush();
+      stdout.flushSync();
     } catch {
       // stdout already closed: nothing can be written, and the exit code must stay what it was
     }
   });
-  return destination;
+  return batches;
 }
 
 export function createLogger(level: LogLevel = 'info', destination: DestinationStream = stdoutDestination()): Logger {

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { createLogger, serializeError } from '../../src/server/logger.ts';
+import { LineBatches, createLogger, serializeError } from '../../src/server/logger.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -75,6 +75,22 @@ t.test('an HTTP client error quoting the response in its message: only the text 
   t.match(out.stack, /^Error: HTTP-Code: 422; Message: Unprocessable\n\s+at /);
   const opaque = Object.assign(new Error('failed: {"password":"s3cret"}'), { response: { status: 500 } });
   t.notMatch(JSON.stringify(serializeError(opaque)), /s3cret/, 'without a recognisable quote, the message is dropped');
+});
+
+t.test('LineBatches: lines are written joined and in order, once a batch is full or when flushed', async (t) => {
+  const writes: string[] = [];
+  const batches = new LineBatches({ write: (text: string) => writes.push(text) }, 4096);
+  const line = (n: number) => `${JSON.stringify({ n, pad: 'x'.repeat(1480) })}\n`;
+  batches.write(line(1));
+  batches.write(line(2));
+  t.same(writes, [], 'under 4096 characters: nothing written yet');
+  batches.write(line(3));
+  t.same(writes, [line(1) + line(2) + line(3)], 'one write holds the whole batch');
+  batches.flush();
+  t.equal(writes.length, 1, 'nothing pending: a flush writes nothing');
+  batches.write(line(4));
+  batches.flush();
+  t.same(writes, [line(1) + line(2) + line(3), line(4)], 'a flush writes what is pending');
 });
 
 // The production destination batches writes to stdout. A child process shows what an operator would see on its
