@@ -105,6 +105,28 @@ t.test('a malformed KUBECONFIG is named, without the file around the error (it h
   t.notMatch(err?.message, /\n/, 'one line');
 });
 
+t.test('a cluster server that is not an http(s) URL is a start-up error, not a failure at the first pod', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'kubeconfig');
+  for (const server of ['api.example.com:6443', 'ftp://api.example.com', 'https://api example.com']) {
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${JSON.stringify(server)}\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n`,
+    );
+    await t.rejects(
+      createStore({ mode: 'cluster', env: { KUBECONFIG: file }, logger }),
+      { message: `DB_ACCESS_KUBE=cluster: the KUBECONFIG names cluster server ${JSON.stringify(server)}, which is not an https:// URL` },
+      server,
+    );
+  }
+  // kubectl proxy serves plain HTTP on localhost: still accepted.
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('"https://api example.com"', 'http://127.0.0.1:8001'));
+  const proxied = await createStore({ mode: 'cluster', env: { KUBECONFIG: file }, logger });
+  t.match(proxied.describe, 'API server http://127.0.0.1:8001');
+  await proxied.close();
+});
+
 t.test('a CA file the KUBECONFIG names that is empty or missing is a start-up error naming it', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
