@@ -1,5 +1,5 @@
 // Builds AdmissionReview answers. Every answer has the same apiVersion/kind and echoes request.uid.
-import { isDeeplyFrozen } from '../engine/shared.ts';
+import { derivedText } from '../engine/shared.ts';
 import type { PatchOperation } from '../engine/types.ts';
 import { escapeUnsafeText, printable } from '../text.ts';
 import {
@@ -44,17 +44,9 @@ export function denyResponse(
   return review({ uid, allowed: false, status: { code, message: escapeUnsafeText(message) }, ...warningsField(warnings) });
 }
 
-/** JSON text of the engine's shared values (engine/shared.ts), kept while the value lives. */
-const sharedTexts = new WeakMap<object, string>();
-
+/** JSON text of a value; for the engine's shared values (engine/shared.ts) computed once and kept with the value. */
 function valueText(value: unknown): string {
-  if (!isDeeplyFrozen(value)) return JSON.stringify(value);
-  let text = sharedTexts.get(value);
-  if (text === undefined) {
-    text = JSON.stringify(value);
-    sharedTexts.set(value, text);
-  }
-  return text;
+  return derivedText(value, 'json', () => JSON.stringify(value));
 }
 
 /**

@@ -1,25 +1,61 @@
 // Values the engine hands to every pod of an app (the env list, the volume, the mount, the SecretProviderClass):
 // built once per app, frozen at every depth, and shared. Nothing can change them, so the adapters may keep what
 // they derive from them: the patch's JSON text (respond.ts) and the cache's fingerprint (kube/spc.ts). That saved
-// about 8 µs of CPU per injected admission (BENCHMARKS.md, "Fixed during this work").
+// about 6 µs of CPU per injected admission (BENCHMARKS.md, "Fixed during this work").
 
 /** Distinct apps whose values are kept; older ones are built again when asked for. */
 export const SHARED_VALUES_LIMIT = 256;
 
-const deeplyFrozen = new WeakSet<object>();
+/**
+ * Where a shared value keeps what was derived from it: a non-enumerable property, so JSON, structuredClone and
+ * Object.keys never see it. Not a WeakMap or WeakSet beside the values: fed one set of long-lived keys per new app,
+ * such a collection kept growing by about 0.8 KB per app, even across forced full collections (shared.test.ts).
+ */
+const DERIVED = Symbol('db-access-webhook derived values');
 
-/** `value`, frozen at every depth and recorded as such. */
+/** The derived texts a value can keep (respond.ts: its JSON; kube/spc.ts: the SecretProviderClass fingerprint). */
+class DerivedTexts {
+  json: string | undefined = undefined;
+  fingerprint: string | undefined = undefined;
+}
+
+type Shared = { readonly [DERIVED]: DerivedTexts };
+
+function isShared(value: unknown): value is Shared {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, DERIVED);
+}
+
+/**
+ * `value`, frozen at every depth. The value itself, and each element when it is a list (an env entry is a patch
+ * value of its own), can keep derived texts (derivedText); nested objects are only frozen.
+ */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || deeplyFrozen.has(value)) return value;
-  for (const child of Object.values(value)) deepFreeze(child);
-  Object.freeze(value);
-  deeplyFrozen.add(value);
+  freeze(value, true);
   return value;
 }
 
-/** True for an object deepFreeze made: its serialization can never go stale. */
-export function isDeeplyFrozen(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && deeplyFrozen.has(value);
+function freeze(value: unknown, keepsDerived: boolean): void {
+  if (typeof value !== 'object' || value === null) return;
+  const list = Array.isArray(value);
+  for (const child of Object.values(value)) freeze(child, keepsDerived && list);
+  // A frozen object takes no new property: the place for derived texts is made before the freeze.
+  if (keepsDerived && !Object.isFrozen(value)) Object.defineProperty(value, DERIVED, { value: new DerivedTexts() });
+  Object.freeze(value);
+}
+
+/** True for a value (or list element) deepFreeze made: what is derived from it can never go stale. */
+export function isSharedValue(value: unknown): value is object {
+  return isShared(value);
+}
+
+/**
+ * `compute()`, kept with `value` when it is a shared value (deepFreeze), so it is computed once per app and dropped
+ * with the value; computed every time otherwise.
+ */
+export function derivedText(value: unknown, name: keyof DerivedTexts, compute: () => string): string {
+  if (!isShared(value)) return compute();
+  const derived = value[DERIVED];
+  return (derived[name] ??= compute());
 }
 
 /**

@@ -1,6 +1,6 @@
 // Pure helpers shared by the cluster and memory stores: identity, ownership, comparison, messages.
 import { hash } from 'node:crypto';
-import { isDeeplyFrozen } from '../engine/shared.ts';
+import { derivedText } from '../engine/shared.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../engine/types.ts';
 import type { SecretProviderClass } from '../engine/types.ts';
 import { clip, MAX_WARNING_LENGTH } from '../text.ts';
@@ -62,19 +62,7 @@ export function stableStringify(value: unknown): string {
  * Objects read back from the API are compared with matchesDesired, which does sort.
  */
 export function fingerprint(desired: SecretProviderClass): string {
-  if (!isDeeplyFrozen(desired)) return computeFingerprint(desired);
-  let fp = sharedFingerprints.get(desired);
-  if (fp === undefined) {
-    fp = computeFingerprint(desired);
-    sharedFingerprints.set(desired, fp);
-  }
-  return fp;
-}
-
-const sharedFingerprints = new WeakMap<object, string>();
-
-function computeFingerprint(desired: SecretProviderClass): string {
-  return hash('sha256', JSON.stringify([desired.metadata.labels, desired.spec]), 'base64url');
+  return derivedText(desired, 'fingerprint', () => hash('sha256', JSON.stringify([desired.metadata.labels, desired.spec]), 'base64url'));
 }
 
 /**
