@@ -80,13 +80,15 @@ export class LineBatches implements DestinationStream {
     if (this.#chars >= this.#batchChars) this.flush();
   }
 
-  /** Writes what has been collected, if anything. */
-  flush(): void {
-    if (this.#lines.length === 0) return;
-    const text = this.#lines.join('');
-    this.#lines = [];
-    this.#chars = 0;
-    this.#target.write(text);
+  /** Writes what has been collected, if anything; `done` is pino's `logger.flush(cb)` callback. */
+  flush(done?: (err?: Error) => void): void {
+    if (this.#lines.length > 0) {
+      const text = this.#lines.join('');
+      this.#lines = [];
+      this.#chars = 0;
+      this.#target.write(text);
+    }
+    done?.();
   }
 }
 

@@ -91,6 +91,10 @@ t.test('LineBatches: lines are written joined and in order, once a batch is full
   batches.write(line(4));
   batches.flush();
   t.same(writes, [line(1) + line(2) + line(3), line(4)], 'a flush writes what is pending');
+  batches.write(line(5));
+  const logger = createLogger('info', batches);
+  await new Promise<void>((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
+  t.equal(writes.at(-1), line(5), "pino's logger.flush(cb) writes the batch and calls back");
 });
 
 // The production destination batches writes to stdout. A child process shows what an operator would see on its
