@@ -3,8 +3,11 @@
 // they derive from them: the patch's JSON text (respond.ts) and the cache's fingerprint (kube/spc.ts). That saved
 // about 6 µs of CPU per injected admission (BENCHMARKS.md, "Fixed during this work").
 
-/** Distinct apps whose values are kept; older ones are built again when asked for. */
-export const SHARED_VALUES_LIMIT = 256;
+/**
+ * Distinct apps whose values are kept; older ones are built again when asked for. A rollout touches a few apps at a
+ * time; each kept app holds about 6 KB (its texts included), so 64 hold about 0.4 MB (BENCHMARKS.md, finding 5).
+ */
+export const SHARED_VALUES_LIMIT = 64;
 
 /**
  * Where a shared value keeps what was derived from it: a non-enumerable property, so JSON, structuredClone and
