@@ -50,8 +50,9 @@ function valueText(value: unknown): string {
 }
 
 /**
- * The same text as JSON.stringify(patch), but the env, volume and mount every pod of an app gets are serialized once
- * per app rather than once per pod: they are most of the patch's bytes (BENCHMARKS.md, "Fixed during this work").
+ * The same text as JSON.stringify(patch), but the engine's shared values (the env list and each entry, the volume,
+ * the mount) are serialized once per app rather than once per pod: they are most of the patch's bytes (BENCHMARKS.md,
+ * finding 1). A list added whole around a shared entry (a pod without volumes) is new per pod and serialized in full.
  */
 export function patchText(patch: readonly PatchOperation[]): string {
   let text = '[';

@@ -1,7 +1,7 @@
 // Values the engine hands to every pod of an app (the env list, the volume, the mount, the SecretProviderClass):
 // built once per app, frozen at every depth, and shared. Nothing can change them, so the adapters may keep what
-// they derive from them: the patch's JSON text (respond.ts) and the cache's fingerprint (kube/spc.ts). That saved
-// about 6 µs of CPU per injected admission (BENCHMARKS.md, "Fixed during this work").
+// they derive from them: the patch's JSON text (respond.ts) and the cache's fingerprint (kube/spc.ts). In A/Bs over
+// HTTP an injected admission cost 6–9 µs less CPU (BENCHMARKS.md, finding 1).
 
 /**
  * Distinct apps whose values are kept; older ones are built again when asked for. A rollout touches a few apps at a
@@ -12,7 +12,7 @@ export const SHARED_VALUES_LIMIT = 64;
 /**
  * Where a shared value keeps what was derived from it: a non-enumerable property, so JSON, structuredClone and
  * Object.keys never see it. Not a WeakMap or WeakSet beside the values: fed one set of long-lived keys per new app,
- * such a collection kept growing by about 0.8 KB per app, even across forced full collections (shared.test.ts).
+ * such collections kept growing by 0.4–0.8 KB per app, even across forced full collections (shared.test.ts).
  */
 const DERIVED = Symbol('db-access-webhook derived values');
 
@@ -62,15 +62,20 @@ export function derivedText(value: unknown, name: keyof DerivedTexts, compute: (
 }
 
 /**
- * `build`, remembered for the last SHARED_VALUES_LIMIT distinct keys: the same arguments give the same deeply frozen
- * object. `keyOf` must map different arguments to different keys.
+ * `build`, remembered for the SHARED_VALUES_LIMIT keys asked for most recently (a hit counts as asked): the same
+ * arguments give the same deeply frozen object. `keyOf` must map different arguments to different keys.
  */
 export function sharedValues<A extends readonly unknown[], R>(keyOf: (...args: A) => string, build: (...args: A) => R): (...args: A) => R {
   const built = new Map<string, R>();
   return (...args: A): R => {
     const key = keyOf(...args);
     const known = built.get(key);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      // Moved to the back, so a busy app outlives a stream of new ones (Map order is the eviction order).
+      built.delete(key);
+      built.set(key, known);
+      return known;
+    }
     const value = deepFreeze(build(...args));
     if (built.size >= SHARED_VALUES_LIMIT) built.delete(built.keys().next().value as string);
     built.set(key, value);

@@ -118,7 +118,7 @@ export async function createStore(options: CreateStoreOptions): Promise<CreatedS
       // Refused here, not at the first pod: client-node takes any string and fails only when it calls.
       if (!URL.canParse(server) || !['https:', 'http:'].includes(new URL(server).protocol)) {
         throw new Error(
-          `DB_ACCESS_KUBE=${options.mode}: the ${resolved.source} names cluster server ${JSON.stringify(server.slice(0, 200))}, which is not an https:// URL`,
+          `DB_ACCESS_KUBE=${options.mode}: the ${resolved.source} names cluster server ${JSON.stringify(server.slice(0, 200))}, which is not an http(s) URL`,
         );
       }
       let store: Awaited<ReturnType<typeof createClusterStore>>;

@@ -116,7 +116,7 @@ t.test('a cluster server that is not an http(s) URL is a start-up error, not a f
     );
     await t.rejects(
       createStore({ mode: 'cluster', env: { KUBECONFIG: file }, logger }),
-      { message: `DB_ACCESS_KUBE=cluster: the KUBECONFIG names cluster server ${JSON.stringify(server)}, which is not an https:// URL` },
+      { message: `DB_ACCESS_KUBE=cluster: the KUBECONFIG names cluster server ${JSON.stringify(server)}, which is not an http(s) URL` },
       server,
     );
   }
