@@ -24,7 +24,8 @@ class DerivedTexts {
 
 type Shared = { readonly [DERIVED]: DerivedTexts };
 
-function isShared(value: unknown): value is Shared {
+/** True for a value (or list element) deepFreeze made: what is derived from it can never go stale. */
+export function isSharedValue(value: unknown): value is Shared {
   return typeof value === 'object' && value !== null && Object.hasOwn(value, DERIVED);
 }
 
@@ -46,17 +47,12 @@ function freeze(value: unknown, keepsDerived: boolean): void {
   Object.freeze(value);
 }
 
-/** True for a value (or list element) deepFreeze made: what is derived from it can never go stale. */
-export function isSharedValue(value: unknown): value is object {
-  return isShared(value);
-}
-
 /**
  * `compute()`, kept with `value` when it is a shared value (deepFreeze), so it is computed once per app and dropped
  * with the value; computed every time otherwise.
  */
 export function derivedText(value: unknown, name: keyof DerivedTexts, compute: () => string): string {
-  if (!isShared(value)) return compute();
+  if (!isSharedValue(value)) return compute();
   const derived = value[DERIVED];
   return (derived[name] ??= compute());
 }
