@@ -3,6 +3,7 @@
 // cost 1.5–10 % of the webhook's CPU (BENCHMARKS.md, "Fixed during this work") though no logged field ever matched them.
 // The one place an object we did not choose can appear is `err` (an unexpected exception); its serializer below
 // keeps the diagnosis and drops everything else (an HTTP client error can carry response headers and bodies).
+import { writeSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config.ts';
 
@@ -52,6 +53,10 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
  */
 export const STDOUT_BATCH_BYTES = 4096;
 export const STDOUT_FLUSH_INTERVAL_MS = 250;
+/** While stdout fails (a full disk, EIO), lines wait up to this much for a retry; later ones are dropped. */
+export const STDOUT_MAX_PENDING_BYTES = 1024 * 1024;
+/** A failing stdout is reported on stderr at most this often. */
+export const STDOUT_FAILURE_REPORT_INTERVAL_MS = 60_000;
 
 /** What LineBatches writes to: sonic-boom (pino.destination), or a test's recorder. */
 export interface LineWriter {
@@ -62,16 +67,20 @@ export interface LineWriter {
  * Collects lines and writes them joined, once about `batchChars` have come. sonic-boom can batch by itself
  * (`minLength`), but it measures the UTF-8 length of its whole pending batch again for every line it is given, and
  * that flattens the growing string each time: 2.2 KB of garbage and 0.5 µs per admission line (BENCHMARKS.md).
+ * A write that throws loses its batch and goes to `onWriteError`: logging must never fail an admission, and the
+ * periodic flush must never crash the process.
  */
 export class LineBatches implements DestinationStream {
   readonly #target: LineWriter;
   readonly #batchChars: number;
+  readonly #onWriteError: (err: unknown, lines: number) => void;
   #lines: string[] = [];
   #chars = 0;
 
-  constructor(target: LineWriter, batchChars: number) {
+  constructor(target: LineWriter, batchChars: number, onWriteError: (err: unknown, lines: number) => void = () => {}) {
     this.#target = target;
     this.#batchChars = batchChars;
+    this.#onWriteError = onWriteError;
   }
 
   write(line: string): void {
@@ -82,31 +91,68 @@ export class LineBatches implements DestinationStream {
 
   /** Writes what has been collected, if anything; `done` is pino's `logger.flush(cb)` callback. */
   flush(done?: (err?: Error) => void): void {
+    let failure: Error | undefined;
     if (this.#lines.length > 0) {
-      const text = this.#lines.join('');
+      const lines = this.#lines;
       this.#lines = [];
       this.#chars = 0;
-      this.#target.write(text);
+      try {
+        this.#target.write(lines.join(''));
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        this.#onWriteError(err, lines.length);
+      }
     }
-    done?.();
+    done?.(failure);
   }
 }
 
 export function stdoutDestination(): DestinationStream {
   // pino.destination, not a bare sonic-boom: it turns a closed stdout (EPIPE) into dropped lines, not a crash.
-  const stdout = pino.destination({ dest: 1, sync: true });
-  const batches = new LineBatches(stdout, STDOUT_BATCH_BYTES);
+  // Other write errors are emitted as 'error' events, which would throw without a listener; with one, sonic-boom
+  // keeps the unwritten lines (up to maxLength) and retries them with the next batch.
+  const stdout = pino.destination({ dest: 1, sync: true, maxLength: STDOUT_MAX_PENDING_BYTES });
+  const report = stdoutFailureReporter();
+  stdout.on('error', (err: unknown) => report(err));
+  const batches = new LineBatches(stdout, STDOUT_BATCH_BYTES, report);
   setInterval(() => batches.flush(), STDOUT_FLUSH_INTERVAL_MS).unref();
-  // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch.
-  process.once('exit', () => {
-    try {
-      batches.flush();
-      stdout.flushSync();
-    } catch {
-      // stdout already closed: nothing can be written, and the exit code must stay what it was
-    }
-  });
+  // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch. Not
+  // sonic-boom's flushSync: after any error but EAGAIN it retries forever (sonic-boom 4.2), and exit would hang.
+  process.once('exit', () => batches.flush());
   return batches;
+}
+
+/**
+ * Says on stderr that stdout is failing: once, then at most once a minute with the count. Never the lines
+ * themselves, and never throws (stderr may be failing too).
+ */
+function stdoutFailureReporter(): (err: unknown) => void {
+  let failures = 0;
+  let reportedAt = -Infinity;
+  return (err) => {
+    if ((err as { code?: unknown } | null)?.code === 'EPIPE') return; // the reader is gone: pino drops lines silently
+    failures++;
+    const now = performance.now();
+    if (now - reportedAt < STDOUT_FAILURE_REPORT_INTERVAL_MS) return;
+    reportedAt = now;
+    const code = (err as { code?: unknown } | null)?.code;
+    const what = typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error';
+    const line = {
+      level: 50,
+      time: Date.now(),
+      service: 'db-access-webhook',
+      msg: 'log lines could not be written to stdout',
+      error: what,
+      failures,
+      detail: `up to ${STDOUT_MAX_PENDING_BYTES} bytes of lines wait for a retry; later lines are dropped`,
+    };
+    failures = 0;
+    try {
+      writeSync(2, `${JSON.stringify(line)}\n`);
+    } catch {
+      // stderr is failing too: nothing else can be told
+    }
+  };
 }
 
 export function createLogger(level: LogLevel = 'info', destination: DestinationStream = stdoutDestination()): Logger {

@@ -1,6 +1,7 @@
 // The process logger: chosen fields pass through as they are; an `err` keeps its diagnosis and nothing else.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { LineBatches, createLogger, serializeError } from '../../src/server/logger.ts';
 
@@ -97,6 +98,41 @@ t.test('LineBatches: lines are written joined and in order, once a batch is full
   t.equal(writes.at(-1), line(5), "pino's logger.flush(cb) writes the batch and calls back");
 });
 
+t.test('LineBatches: a write that throws loses only its batch, is reported, and does not reach the caller', async (t) => {
+  const written: string[] = [];
+  const reported: Array<{ err: unknown; lines: number }> = [];
+  let failing = true;
+  const target = {
+    write: (text: string) => {
+      if (failing) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      written.push(text);
+    },
+  };
+  const flushOf = (logger: ReturnType<typeof createLogger>) =>
+    new Promise<Error | undefined>((resolve) => logger.flush((err) => resolve(err)));
+
+  const batched = createLogger('info', new LineBatches(target, 10_000, (err, lines) => reported.push({ err, lines })));
+  batched.info({ n: 1 }, 'admission');
+  batched.info({ n: 2 }, 'admission');
+  t.same(reported, [], 'nothing written yet');
+  t.match(await flushOf(batched), { code: 'EIO' }, "pino's flush callback hears of the failure");
+  t.equal(reported.length, 1, 'the failed write is reported once');
+  t.match(reported[0], { err: { code: 'EIO' }, lines: 2 }, 'with the number of lines it held');
+
+  const eager = createLogger('info', new LineBatches(target, 1, (err, lines) => reported.push({ err, lines })));
+  t.doesNotThrow(() => eager.info({ n: 3 }, 'admission'), 'a full batch that fails to write does not throw at the caller');
+  t.equal(reported.length, 2);
+
+  failing = false;
+  batched.info({ n: 4 }, 'admission');
+  t.equal(await flushOf(batched), undefined, 'a write that succeeds calls back without an error');
+  t.same(
+    written.join('').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { n: number }).n),
+    [4],
+    'once the target works again, new lines are written; the failed batches are not written twice',
+  );
+});
+
 // The production destination batches writes to stdout. A child process shows what an operator would see on its
 // stdout: lines arrive without waiting for a batch to fill, and none are lost when the process exits.
 const LOGGER_URL = new URL('../../src/server/logger.ts', import.meta.url).href;
@@ -162,4 +198,33 @@ for (let i = 0; i < 2000; i++) logger.info({ n: i }, 'admission');
 process.exit(4);`);
   run.child.stdout?.destroy();
   t.equal(await run.exited, 4, 'EPIPE is not a crash, and the exit flush does not throw');
+});
+
+// /dev/full fails every write with ENOSPC, as a full disk or a broken log device would.
+t.test('stdout: a failing stdout neither crashes nor hangs the process, is reported once, and holds little memory', { timeout: 20_000, skip: existsSync('/dev/full') ? false : 'no /dev/full here' }, async (t) => {
+  const full = openSync('/dev/full', 'w');
+  t.teardown(() => closeSync(full));
+  const script = `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
+const logger = createLogger('info');
+logger.info({ n: -1 }, 'admission');
+await new Promise((resolve) => setTimeout(resolve, 600)); // the periodic flush meets the failure
+globalThis.gc();
+const before = process.memoryUsage().heapUsed;
+for (let i = 0; i < 100000; i++) logger.info({ uid: 'u-' + i, namespace: 'team-a', decision: 'skip' }, 'admission');
+globalThis.gc();
+process.stderr.write(JSON.stringify({ heapGrowth: process.memoryUsage().heapUsed - before }) + '\\n');
+process.exit(6);`;
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { stdio: ['ignore', full, 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  t.equal(code, 6, 'the process ran to its own exit, and the exit flush returned');
+  const lines = err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const reports = lines.filter((l) => l.msg === 'log lines could not be written to stdout');
+  t.equal(reports.length, 1, 'one report within the minute, not one per line');
+  t.match(reports[0], { level: 50, service: 'db-access-webhook', error: 'ENOSPC' }, 'it names the error');
+  t.notOk(JSON.stringify(reports[0]).includes('team-a'), 'and quotes no line');
+  const growth = lines.find((l) => typeof l.heapGrowth === 'number')?.heapGrowth as number;
+  t.ok(growth < 4 * 1024 * 1024, `100,000 unwritable lines (about 13 MB) grew the heap by ${growth} bytes: the pending lines are bounded at 1 MiB`);
 });
