@@ -53,12 +53,12 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
  */
 export const STDOUT_BATCH_BYTES = 4096;
 export const STDOUT_FLUSH_INTERVAL_MS = 250;
-/** While stdout fails (a full disk, EIO), lines wait up to this much for a retry; later ones are dropped. */
-export const STDOUT_MAX_PENDING_BYTES = 1024 * 1024;
+/** A non-blocking stdout that stays full (EAGAIN) this long loses the batch, rather than stopping every admission. */
+export const STDOUT_EAGAIN_WAIT_MS = 1000;
 /** A failing stdout is reported on stderr at most this often. */
 export const STDOUT_FAILURE_REPORT_INTERVAL_MS = 60_000;
 
-/** What LineBatches writes to: sonic-boom (pino.destination), or a test's recorder. */
+/** What LineBatches writes to: FdWriter, or a test's recorder. A write that fails throws. */
 export interface LineWriter {
   write(text: string): unknown;
 }
@@ -67,8 +67,8 @@ export interface LineWriter {
  * Collects lines and writes them joined, once about `batchChars` have come. sonic-boom can batch by itself
  * (`minLength`), but it measures the UTF-8 length of its whole pending batch again for every line it is given, and
  * that flattens the growing string each time: 2.2 KB of garbage and 0.5 µs per admission line (BENCHMARKS.md).
- * A write that throws loses its batch and goes to `onWriteError`: logging must never fail an admission, and the
- * periodic flush must never crash the process.
+ * A write that throws loses its batch, which goes to `onWriteError`: logging must never fail an admission, the
+ * periodic flush must never crash the process, and unwritten lines must not pile up.
  */
 export class LineBatches implements DestinationStream {
   readonly #target: LineWriter;
@@ -107,48 +107,77 @@ export class LineBatches implements DestinationStream {
   }
 }
 
+type WriteSync = (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
+
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes each text whole to a file descriptor with write(2), or throws. Not sonic-boom (pino.destination): in its
+ * synchronous mode (4.2.1) `flushSync` retries a failing write forever, so a full disk hung the process at exit,
+ * and with `maxLength` it stops writing for good once its backlog is full (BENCHMARKS.md, finding 8).
+ */
+export class FdWriter implements LineWriter {
+  readonly #fd: number;
+  readonly #writeSync: WriteSync;
+  readonly #eagainWaitMs: number;
+
+  constructor(fd: number, options: { writeSync?: WriteSync; eagainWaitMs?: number } = {}) {
+    this.#fd = fd;
+    this.#writeSync = options.writeSync ?? writeSync;
+    this.#eagainWaitMs = options.eagainWaitMs ?? STDOUT_EAGAIN_WAIT_MS;
+  }
+
+  write(text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
+    let offset = 0;
+    let waitedMs = 0;
+    while (offset < bytes.length) {
+      try {
+        offset += this.#writeSync(this.#fd, bytes, offset, bytes.length - offset); // a pipe may take part of it
+      } catch (err) {
+        // A blocking descriptor waits in write(2); a non-blocking one (EAGAIN) waits here, for a bounded time.
+        if ((err as { code?: unknown }).code !== 'EAGAIN' || waitedMs >= this.#eagainWaitMs) throw err;
+        Atomics.wait(SLEEP_CELL, 0, 0, 10);
+        waitedMs += 10;
+      }
+    }
+  }
+}
+
 export function stdoutDestination(): DestinationStream {
-  // pino.destination, not a bare sonic-boom: it turns a closed stdout (EPIPE) into dropped lines, not a crash.
-  // Other write errors are emitted as 'error' events, which would throw without a listener; with one, sonic-boom
-  // keeps the unwritten lines (up to maxLength) and retries them with the next batch.
-  const stdout = pino.destination({ dest: 1, sync: true, maxLength: STDOUT_MAX_PENDING_BYTES });
-  const report = stdoutFailureReporter();
-  stdout.on('error', (err: unknown) => report(err));
-  const batches = new LineBatches(stdout, STDOUT_BATCH_BYTES, report);
+  const batches = new LineBatches(new FdWriter(1), STDOUT_BATCH_BYTES, stdoutFailureReporter());
   setInterval(() => batches.flush(), STDOUT_FLUSH_INTERVAL_MS).unref();
-  // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch. Not
-  // sonic-boom's flushSync: after any error but EAGAIN it retries forever (sonic-boom 4.2), and exit would hang.
+  // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch.
   process.once('exit', () => batches.flush());
   return batches;
 }
 
 /**
- * Says on stderr that stdout is failing: once, then at most once a minute with the count. Never the lines
- * themselves, and never throws (stderr may be failing too).
+ * Says on stderr that log lines were lost: at once, then at most once a minute with the count since. Never the
+ * lines themselves, and never throws (stderr may be failing too).
  */
-function stdoutFailureReporter(): (err: unknown) => void {
-  let failures = 0;
+export function stdoutFailureReporter(
+  writeLine: (line: string) => void = (line) => writeSync(2, line),
+  now: () => number = () => performance.now(),
+): (err: unknown, lines: number) => void {
+  let dropped = 0;
   let reportedAt = -Infinity;
-  return (err) => {
-    if ((err as { code?: unknown } | null)?.code === 'EPIPE') return; // the reader is gone: pino drops lines silently
-    failures++;
-    const now = performance.now();
-    if (now - reportedAt < STDOUT_FAILURE_REPORT_INTERVAL_MS) return;
-    reportedAt = now;
+  return (err, lines) => {
+    dropped += lines;
+    if (now() - reportedAt < STDOUT_FAILURE_REPORT_INTERVAL_MS) return;
+    reportedAt = now();
     const code = (err as { code?: unknown } | null)?.code;
-    const what = typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error';
     const line = {
       level: 50,
       time: Date.now(),
       service: 'db-access-webhook',
-      msg: 'log lines could not be written to stdout',
-      error: what,
-      failures,
-      detail: `up to ${STDOUT_MAX_PENDING_BYTES} bytes of lines wait for a retry; later lines are dropped`,
+      msg: 'log lines could not be written to stdout and were dropped',
+      error: typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error',
+      droppedLines: dropped,
     };
-    failures = 0;
+    dropped = 0;
     try {
-      writeSync(2, `${JSON.stringify(line)}\n`);
+      writeLine(`${JSON.stringify(line)}\n`);
     } catch {
       // stderr is failing too: nothing else can be told
     }

@@ -3,7 +3,7 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { LineBatches, createLogger, serializeError } from '../../src/server/logger.ts';
+import { FdWriter, LineBatches, createLogger, serializeError, stdoutFailureReporter } from '../../src/server/logger.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -191,17 +191,39 @@ process.exit(3);`);
   t.match(lines.at(-1), { msg: 'cannot start', error: 'bad setting' }, 'the last line before exit too');
 });
 
-t.test('stdout: a log reader that went away changes neither the run nor the exit code', async (t) => {
-  const run = runLoggerChild(`const logger = createLogger('info');
+/** The JSON lines a child wrote to stderr (other lines, such as Node's warnings, are skipped). */
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const DROPPED = 'log lines could not be written to stdout and were dropped';
+
+t.test('stdout: a log reader that went away changes neither the run nor the exit code, and stderr says so', async (t) => {
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
+const logger = createLogger('info');
 await new Promise((resolve) => setTimeout(resolve, 300)); // the parent closes its end meanwhile
 for (let i = 0; i < 2000; i++) logger.info({ n: i }, 'admission');
-process.exit(4);`);
-  run.child.stdout?.destroy();
-  t.equal(await run.exited, 4, 'EPIPE is not a crash, and the exit flush does not throw');
+process.exit(4);`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  child.stdout?.destroy();
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  t.equal(code, 4, 'EPIPE is not a crash, and the exit flush does not throw');
+  const reports = jsonLines(err).filter((l) => l.msg === DROPPED);
+  t.equal(reports.length, 1, 'one report, not one per batch');
+  t.match(reports[0], { error: 'EPIPE' });
 });
 
 // /dev/full fails every write with ENOSPC, as a full disk or a broken log device would.
-t.test('stdout: a failing stdout neither crashes nor hangs the process, is reported once, and holds little memory', { timeout: 20_000, skip: existsSync('/dev/full') ? false : 'no /dev/full here' }, async (t) => {
+t.test('stdout: a failing stdout neither crashes nor hangs the process, is reported once, and holds no lines', { timeout: 20_000, skip: existsSync('/dev/full') ? false : 'no /dev/full here' }, async (t) => {
   const full = openSync('/dev/full', 'w');
   t.teardown(() => closeSync(full));
   const script = `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
@@ -220,11 +242,91 @@ process.exit(6);`;
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   t.equal(code, 6, 'the process ran to its own exit, and the exit flush returned');
-  const lines = err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-  const reports = lines.filter((l) => l.msg === 'log lines could not be written to stdout');
-  t.equal(reports.length, 1, 'one report within the minute, not one per line');
-  t.match(reports[0], { level: 50, service: 'db-access-webhook', error: 'ENOSPC' }, 'it names the error');
-  t.notOk(JSON.stringify(reports[0]).includes('team-a'), 'and quotes no line');
+  const lines = jsonLines(err);
+  const reports = lines.filter((l) => l.msg === DROPPED);
+  t.equal(reports.length, 1, 'one report within the minute, not one per batch');
+  t.match(reports[0], { level: 50, service: 'db-access-webhook', error: 'ENOSPC', droppedLines: 1 }, 'at once, for the first lost line');
+  t.notOk(JSON.stringify(reports[0]).includes('team-a'), 'it quotes no line');
   const growth = lines.find((l) => typeof l.heapGrowth === 'number')?.heapGrowth as number;
-  t.ok(growth < 4 * 1024 * 1024, `100,000 unwritable lines (about 13 MB) grew the heap by ${growth} bytes: the pending lines are bounded at 1 MiB`);
+  t.ok(growth < 2 * 1024 * 1024, `100,000 unwritable lines (about 13 MB) grew the heap by ${growth} bytes: none are kept`);
+});
+
+t.test('FdWriter: partial writes are continued, EAGAIN waits a bounded time, other errors throw at once', async (t) => {
+  const errno = (code: string) => Object.assign(new Error(`${code}: write`), { code });
+  const text = 'é'.repeat(50); // 100 bytes: offsets count bytes, not characters
+  let written = Buffer.alloc(0);
+  const partial = new FdWriter(7, {
+    writeSync: (fd, buffer, offset, length) => {
+      t.equal(fd, 7);
+      const n = Math.min(length, 30);
+      written = Buffer.concat([written, buffer.subarray(offset, offset + n)]);
+      return n;
+    },
+  });
+  partial.write(text);
+  t.equal(written.toString('utf8'), text, 'four partial writes make the whole text, in order');
+
+  let calls = 0;
+  const busyTwice = new FdWriter(7, {
+    writeSync: (_fd, _buffer, _offset, length) => {
+      if (++calls <= 2) throw errno('EAGAIN');
+      return length;
+    },
+  });
+  busyTwice.write('line\n');
+  t.equal(calls, 3, 'a stdout that was full for a moment takes the batch on the third try');
+
+  calls = 0;
+  const alwaysBusy = new FdWriter(7, { eagainWaitMs: 50, writeSync: () => (calls++, (() => { throw errno('EAGAIN'); })()) });
+  const started = performance.now();
+  t.throws(() => alwaysBusy.write('line\n'), { code: 'EAGAIN' }, 'a stdout that stays full loses the batch');
+  t.ok(calls >= 2 && calls <= 7, `after a bounded number of tries (${calls}) ...`);
+  t.ok(performance.now() - started < 5_000, '... and a bounded wait');
+
+  calls = 0;
+  const full = new FdWriter(7, { writeSync: () => (calls++, (() => { throw errno('ENOSPC'); })()) });
+  t.throws(() => full.write('line\n'), { code: 'ENOSPC' });
+  t.equal(calls, 1, 'an error other than EAGAIN is not retried');
+});
+
+t.test('LineBatches on FdWriter: once stdout works again, every new batch is written, however many were lost', async (t) => {
+  let failing = true;
+  const written: string[] = [];
+  let lost = 0;
+  const writer = new FdWriter(1, {
+    writeSync: (_fd, buffer, offset, length) => {
+      if (failing) throw Object.assign(new Error('ENOSPC: write'), { code: 'ENOSPC' });
+      written.push(Buffer.from(buffer.subarray(offset, offset + length)).toString('utf8'));
+      return length;
+    },
+  });
+  const logger = createLogger('info', new LineBatches(writer, 4096, (_err, lines) => (lost += lines)));
+  for (let i = 0; i < 50_000; i++) logger.info({ n: i, pad: 'x'.repeat(40) }, 'admission'); // about 6 MB
+  logger.flush();
+  t.equal(lost, 50_000, 'every line of a failing stdout is counted as lost');
+  failing = false;
+  logger.info({ n: 'after' }, 'admission');
+  logger.flush();
+  t.equal(written.length, 1, 'the next batch is written');
+  t.match(JSON.parse(written[0] ?? '{}'), { n: 'after' }, 'and holds only the new line: nothing lost is replayed');
+});
+
+t.test('stdoutFailureReporter: at once, then at most once a minute with the lines dropped since, never throwing', async (t) => {
+  const out: string[] = [];
+  let clock = 0;
+  const report = stdoutFailureReporter((line) => out.push(line), () => clock);
+  const enospc = Object.assign(new Error('ENOSPC: write'), { code: 'ENOSPC' });
+  report(enospc, 12);
+  clock = 30_000;
+  report(enospc, 16);
+  report(enospc, 16);
+  t.equal(out.length, 1, 'within the minute: counted, not written');
+  t.match(jsonLines(out[0] ?? ''), [{ msg: DROPPED, error: 'ENOSPC', droppedLines: 12 }]);
+  clock = 61_000;
+  report(new Error('no code'), 1);
+  t.match(jsonLines(out[1] ?? ''), [{ error: 'Error', droppedLines: 33 }], 'a minute later, with every line since the last report');
+  const failing = stdoutFailureReporter(() => {
+    throw new Error('EPIPE on stderr too');
+  });
+  t.doesNotThrow(() => failing(enospc, 1), 'a failing stderr is not a crash');
 });
