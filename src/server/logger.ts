@@ -53,9 +53,12 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
  */
 export const STDOUT_BATCH_BYTES = 4096;
 export const STDOUT_FLUSH_INTERVAL_MS = 250;
-/** A non-blocking stdout that stays full (EAGAIN) this long loses the batch, rather than stopping every admission. */
+/**
+ * A non-blocking stdout (any use of `process.stdout` makes a pipe non-blocking) that takes nothing for this long
+ * (EAGAIN) loses the batch, rather than holding every admission; until it takes bytes again, later batches do not wait.
+ */
 export const STDOUT_EAGAIN_WAIT_MS = 1000;
-/** A failing stdout is reported on stderr at most this often. */
+/** Lost lines are reported on stderr at most this often. */
 export const STDOUT_FAILURE_REPORT_INTERVAL_MS = 60_000;
 
 /** What LineBatches writes to: FdWriter, or a test's recorder. A write that fails throws. */
@@ -105,11 +108,18 @@ export class LineBatches implements DestinationStream {
     }
     done?.(failure);
   }
+
+  /** pino calls this after a `fatal` line, so the line is out before the process goes down. */
+  flushSync(): void {
+    this.flush();
+  }
 }
 
 type WriteSync = (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
 
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+const SLEEP_STEP_MS = 10;
+const NEWLINE = 0x0a;
 
 /**
  * Writes each text whole to a file descriptor with write(2), or throws. Not sonic-boom (pino.destination): in its
@@ -120,6 +130,10 @@ export class FdWriter implements LineWriter {
   readonly #fd: number;
   readonly #writeSync: WriteSync;
   readonly #eagainWaitMs: number;
+  /** A failed write stopped inside a line: the next one starts on a new line, so the cut line spoils no other. */
+  #midLine = false;
+  /** The last batch waited its whole EAGAIN time: later ones do not wait until the descriptor takes bytes again. */
+  #stalled = false;
 
   constructor(fd: number, options: { writeSync?: WriteSync; eagainWaitMs?: number } = {}) {
     this.#fd = fd;
@@ -128,60 +142,111 @@ export class FdWriter implements LineWriter {
   }
 
   write(text: string): void {
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = Buffer.from(this.#midLine ? `\n${text}` : text, 'utf8');
     let offset = 0;
     let waitedMs = 0;
     while (offset < bytes.length) {
+      let taken = 0;
+      let busy: unknown;
       try {
-        offset += this.#writeSync(this.#fd, bytes, offset, bytes.length - offset); // a pipe may take part of it
+        taken = this.#writeSync(this.#fd, bytes, offset, bytes.length - offset); // a pipe may take part of it
       } catch (err) {
-        // A blocking descriptor waits in write(2); a non-blocking one (EAGAIN) waits here, for a bounded time.
-        if ((err as { code?: unknown }).code !== 'EAGAIN' || waitedMs >= this.#eagainWaitMs) throw err;
-        Atomics.wait(SLEEP_CELL, 0, 0, 10);
-        waitedMs += 10;
+        if ((err as { code?: unknown } | null)?.code !== 'EAGAIN') throw this.#stopped(err, bytes, offset);
+        busy = err;
       }
+      if (taken > 0) {
+        offset += taken;
+        waitedMs = 0;
+        this.#stalled = false;
+        continue;
+      }
+      // Full (EAGAIN, or nothing taken): wait for the reader, a bounded time since the last progress.
+      if (this.#stalled || waitedMs >= this.#eagainWaitMs) {
+        this.#stalled = true;
+        throw this.#stopped(busy ?? Object.assign(new Error('EAGAIN: write(2) took no bytes'), { code: 'EAGAIN' }), bytes, offset);
+      }
+      Atomics.wait(SLEEP_CELL, 0, 0, SLEEP_STEP_MS);
+      waitedMs += SLEEP_STEP_MS;
     }
+    this.#midLine = false;
+  }
+
+  #stopped(err: unknown, bytes: Buffer, offset: number): unknown {
+    if (offset > 0) this.#midLine = bytes[offset - 1] !== NEWLINE;
+    return err;
   }
 }
 
 export function stdoutDestination(): DestinationStream {
-  const batches = new LineBatches(new FdWriter(1), STDOUT_BATCH_BYTES, stdoutFailureReporter());
+  const report = new LostLinesReport();
+  const batches = new LineBatches(new FdWriter(1), STDOUT_BATCH_BYTES, (err, lines) => report.add(err, lines));
   setInterval(() => batches.flush(), STDOUT_FLUSH_INTERVAL_MS).unref();
   // pino flushes asynchronous destinations at exit, not synchronous ones; this one may hold part of a batch.
-  process.once('exit', () => batches.flush());
+  process.once('exit', () => {
+    batches.flush();
+    report.flush();
+  });
   return batches;
 }
 
 /**
- * Says on stderr that log lines were lost: at once, then at most once a minute with the count since. Never the
- * lines themselves, and never throws (stderr may be failing too).
+ * Says on stderr how many log lines were lost (every line of a failed batch, written in part or not at all): at
+ * once, then at most once a minute while more are lost, and at exit. Never the lines themselves, and never throws
+ * (stderr may be failing too).
  */
-export function stdoutFailureReporter(
-  writeLine: (line: string) => void = (line) => writeSync(2, line),
-  now: () => number = () => performance.now(),
-): (err: unknown, lines: number) => void {
-  let dropped = 0;
-  let reportedAt = -Infinity;
-  return (err, lines) => {
-    dropped += lines;
-    if (now() - reportedAt < STDOUT_FAILURE_REPORT_INTERVAL_MS) return;
-    reportedAt = now();
+export class LostLinesReport {
+  readonly #writeLine: (line: string) => void;
+  readonly #now: () => number;
+  readonly #later: (run: () => void, ms: number) => void;
+  #lost = 0;
+  #error = '';
+  #reportedAt = -Infinity;
+  #scheduled = false;
+
+  constructor(
+    writeLine: (line: string) => void = (line) => writeSync(2, line),
+    now: () => number = () => performance.now(),
+    later: (run: () => void, ms: number) => void = (run, ms) => setTimeout(run, ms).unref(),
+  ) {
+    this.#writeLine = writeLine;
+    this.#now = now;
+    this.#later = later;
+  }
+
+  add(err: unknown, lines: number): void {
+    this.#lost += lines;
     const code = (err as { code?: unknown } | null)?.code;
+    this.#error = typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error';
+    const wait = this.#reportedAt + STDOUT_FAILURE_REPORT_INTERVAL_MS - this.#now();
+    if (wait <= 0) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.#later(() => {
+        this.#scheduled = false;
+        this.flush();
+      }, wait);
+    }
+  }
+
+  /** Reports what was lost since the last report, if anything. */
+  flush(): void {
+    if (this.#lost === 0) return;
     const line = {
       level: 50,
       time: Date.now(),
       service: 'db-access-webhook',
       msg: 'log lines could not be written to stdout and were dropped',
-      error: typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error',
-      droppedLines: dropped,
+      error: this.#error,
+      droppedLines: this.#lost,
     };
-    dropped = 0;
+    this.#lost = 0;
+    this.#reportedAt = this.#now();
     try {
-      writeLine(`${JSON.stringify(line)}\n`);
+      this.#writeLine(`${JSON.stringify(line)}\n`);
     } catch {
       // stderr is failing too: nothing else can be told
     }
-  };
+  }
 }
 
 export function createLogger(level: LogLevel = 'info', destination: DestinationStream = stdoutDestination()): Logger {

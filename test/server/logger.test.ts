@@ -3,7 +3,7 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { FdWriter, LineBatches, createLogger, serializeError, stdoutFailureReporter } from '../../src/server/logger.ts';
+import { FdWriter, LineBatches, LostLinesReport, createLogger, serializeError } from '../../src/server/logger.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -201,7 +201,7 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 
 const DROPPED = 'log lines could not be written to stdout and were dropped';
 
-t.test('stdout: a log reader that went away changes neither the run nor the exit code, and stderr says so', async (t) => {
+t.test('stdout: a log reader that went away changes neither the run nor the exit code, and stderr counts the lines', async (t) => {
   const child = spawn(
     process.execPath,
     ['--input-type=module', '-e', `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
@@ -218,12 +218,13 @@ process.exit(4);`],
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   t.equal(code, 4, 'EPIPE is not a crash, and the exit flush does not throw');
   const reports = jsonLines(err).filter((l) => l.msg === DROPPED);
-  t.equal(reports.length, 1, 'one report, not one per batch');
-  t.match(reports[0], { error: 'EPIPE' });
+  t.equal(reports.length, 2, 'one report at the first loss, one at exit for the rest: not one per batch');
+  t.match(reports, [{ error: 'EPIPE' }, { error: 'EPIPE' }]);
+  t.equal(reports.reduce((sum, r) => sum + (r.droppedLines as number), 0), 2000, 'together they count every line');
 });
 
 // /dev/full fails every write with ENOSPC, as a full disk or a broken log device would.
-t.test('stdout: a failing stdout neither crashes nor hangs the process, is reported once, and holds no lines', { timeout: 20_000, skip: existsSync('/dev/full') ? false : 'no /dev/full here' }, async (t) => {
+t.test('stdout: a failing stdout neither crashes nor hangs the process, is counted, and holds no lines', { timeout: 20_000, skip: existsSync('/dev/full') ? false : 'no /dev/full here' }, async (t) => {
   const full = openSync('/dev/full', 'w');
   t.teardown(() => closeSync(full));
   const script = `import { createLogger } from ${JSON.stringify(LOGGER_URL)};
@@ -231,10 +232,11 @@ const logger = createLogger('info');
 logger.info({ n: -1 }, 'admission');
 await new Promise((resolve) => setTimeout(resolve, 600)); // the periodic flush meets the failure
 globalThis.gc();
-const before = process.memoryUsage().heapUsed;
+const before = process.memoryUsage();
 for (let i = 0; i < 100000; i++) logger.info({ uid: 'u-' + i, namespace: 'team-a', decision: 'skip' }, 'admission');
 globalThis.gc();
-process.stderr.write(JSON.stringify({ heapGrowth: process.memoryUsage().heapUsed - before }) + '\\n');
+const after = process.memoryUsage();
+process.stderr.write(JSON.stringify({ heapGrowth: after.heapUsed - before.heapUsed, bufferGrowth: after.arrayBuffers - before.arrayBuffers }) + '\\n');
 process.exit(6);`;
   const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { stdio: ['ignore', full, 'pipe'] });
   t.teardown(() => child.kill('SIGKILL'));
@@ -244,15 +246,20 @@ process.exit(6);`;
   t.equal(code, 6, 'the process ran to its own exit, and the exit flush returned');
   const lines = jsonLines(err);
   const reports = lines.filter((l) => l.msg === DROPPED);
-  t.equal(reports.length, 1, 'one report within the minute, not one per batch');
-  t.match(reports[0], { level: 50, service: 'db-access-webhook', error: 'ENOSPC', droppedLines: 1 }, 'at once, for the first lost line');
-  t.notOk(JSON.stringify(reports[0]).includes('team-a'), 'it quotes no line');
-  const growth = lines.find((l) => typeof l.heapGrowth === 'number')?.heapGrowth as number;
-  t.ok(growth < 2 * 1024 * 1024, `100,000 unwritable lines (about 13 MB) grew the heap by ${growth} bytes: none are kept`);
+  t.equal(reports.length, 2, 'within the minute: a report at the first loss and one at exit');
+  t.match(reports, [
+    { level: 50, service: 'db-access-webhook', error: 'ENOSPC', droppedLines: 1 },
+    { error: 'ENOSPC', droppedLines: 100_000 },
+  ], 'the first lost line at once; the 100,000 after it at exit');
+  t.notOk(err.includes('team-a'), 'no line is quoted');
+  const growth = lines.find((l) => typeof l.heapGrowth === 'number') as { heapGrowth: number; bufferGrowth: number };
+  t.ok(growth.heapGrowth < 2 * 1024 * 1024, `100,000 unwritable lines (about 13 MB) grew the heap by ${growth.heapGrowth} bytes ...`);
+  t.ok(growth.bufferGrowth < 1024 * 1024, `... and buffers by ${growth.bufferGrowth} bytes: none are kept`);
 });
 
+const errno = (code: string) => Object.assign(new Error(`${code}: write`), { code });
+
 t.test('FdWriter: partial writes are continued, EAGAIN waits a bounded time, other errors throw at once', async (t) => {
-  const errno = (code: string) => Object.assign(new Error(`${code}: write`), { code });
   const text = 'é'.repeat(50); // 100 bytes: offsets count bytes, not characters
   let written = Buffer.alloc(0);
   const partial = new FdWriter(7, {
@@ -277,16 +284,75 @@ t.test('FdWriter: partial writes are continued, EAGAIN waits a bounded time, oth
   t.equal(calls, 3, 'a stdout that was full for a moment takes the batch on the third try');
 
   calls = 0;
-  const alwaysBusy = new FdWriter(7, { eagainWaitMs: 50, writeSync: () => (calls++, (() => { throw errno('EAGAIN'); })()) });
-  const started = performance.now();
-  t.throws(() => alwaysBusy.write('line\n'), { code: 'EAGAIN' }, 'a stdout that stays full loses the batch');
-  t.ok(calls >= 2 && calls <= 7, `after a bounded number of tries (${calls}) ...`);
-  t.ok(performance.now() - started < 5_000, '... and a bounded wait');
-
-  calls = 0;
   const full = new FdWriter(7, { writeSync: () => (calls++, (() => { throw errno('ENOSPC'); })()) });
   t.throws(() => full.write('line\n'), { code: 'ENOSPC' });
   t.equal(calls, 1, 'an error other than EAGAIN is not retried');
+});
+
+t.test('FdWriter: a stdout that stays full loses the batch after its wait, and later batches do not wait until it drains', async (t) => {
+  let calls = 0;
+  let draining = false;
+  const written: string[] = [];
+  const writer = new FdWriter(7, {
+    eagainWaitMs: 50,
+    writeSync: (_fd, buffer, offset, length) => {
+      calls++;
+      if (!draining) throw errno('EAGAIN');
+      written.push(Buffer.from(buffer.subarray(offset, offset + length)).toString('utf8'));
+      return length;
+    },
+  });
+  t.throws(() => writer.write('a\n'), { code: 'EAGAIN' }, 'a stdout that stays full loses the batch');
+  t.equal(calls, 6, 'after one try and five waits of 10 ms (50 ms)');
+  calls = 0;
+  t.throws(() => writer.write('b\n'), { code: 'EAGAIN' });
+  t.equal(calls, 1, 'the next batch tries once and does not wait: admissions are not held a second per batch');
+  draining = true;
+  writer.write('c\n');
+  t.same(written, ['c\n'], 'once it takes bytes again, batches are written');
+  draining = false;
+  calls = 0;
+  t.throws(() => writer.write('d\n'));
+  t.equal(calls, 6, 'and a later stall waits again');
+});
+
+t.test('FdWriter: the wait counts from the last progress; nothing taken counts as full; a cut line spoils no other', async (t) => {
+  // Takes 2 bytes, then is full three times (30 ms), over and over: always progressing, never 50 ms without.
+  let step = 0;
+  let out = '';
+  const slow = new FdWriter(7, {
+    eagainWaitMs: 50,
+    writeSync: (_fd, buffer, offset, length) => {
+      if (step++ % 4 !== 0) throw errno('EAGAIN');
+      const n = Math.min(2, length);
+      out += Buffer.from(buffer.subarray(offset, offset + n)).toString('utf8');
+      return n;
+    },
+  });
+  slow.write('0123456789\n');
+  t.equal(out, '0123456789\n', 'a slow but steady reader gets the whole batch');
+
+  let zeroes = 0;
+  const takesNothing = new FdWriter(7, { eagainWaitMs: 20, writeSync: () => (zeroes++, 0) });
+  t.throws(() => takesNothing.write('x\n'), { code: 'EAGAIN' }, 'write(2) returning 0 is waited on like EAGAIN, not spun on');
+  t.equal(zeroes, 3);
+
+  let fail = true;
+  let text = '';
+  const cut = new FdWriter(7, {
+    writeSync: (_fd, buffer, offset, length) => {
+      if (fail && offset > 0) throw errno('EIO');
+      const n = fail ? 5 : length; // the first call takes half of the first line
+      text += Buffer.from(buffer.subarray(offset, offset + n)).toString('utf8');
+      return n;
+    },
+  });
+  t.throws(() => cut.write('{"n":1}\n{"n":2}\n'), { code: 'EIO' });
+  fail = false;
+  cut.write('{"n":3}\n');
+  t.same(text.split('\n'), ['{"n":', '{"n":3}', ''], 'the next batch starts on a new line: the cut line stays alone');
+  cut.write('{"n":4}\n');
+  t.same(text.split('\n').slice(-2), ['{"n":4}', ''], 'and only that one');
 });
 
 t.test('LineBatches on FdWriter: once stdout works again, every new batch is written, however many were lost', async (t) => {
@@ -295,7 +361,7 @@ t.test('LineBatches on FdWriter: once stdout works again, every new batch is wri
   let lost = 0;
   const writer = new FdWriter(1, {
     writeSync: (_fd, buffer, offset, length) => {
-      if (failing) throw Object.assign(new Error('ENOSPC: write'), { code: 'ENOSPC' });
+      if (failing) throw errno('ENOSPC');
       written.push(Buffer.from(buffer.subarray(offset, offset + length)).toString('utf8'));
       return length;
     },
@@ -311,22 +377,41 @@ t.test('LineBatches on FdWriter: once stdout works again, every new batch is wri
   t.match(JSON.parse(written[0] ?? '{}'), { n: 'after' }, 'and holds only the new line: nothing lost is replayed');
 });
 
-t.test('stdoutFailureReporter: at once, then at most once a minute with the lines dropped since, never throwing', async (t) => {
+t.test('LineBatches: a fatal line is written at once, not with the next batch', async (t) => {
+  const writes: string[] = [];
+  const logger = createLogger('info', new LineBatches({ write: (text: string) => writes.push(text) }, 4096));
+  logger.info({ n: 1 }, 'admission');
+  t.equal(writes.length, 0);
+  logger.fatal({ setting: 'TLS_CERT_FILE' }, 'cannot start');
+  t.equal(writes.length, 1, "pino's flushSync after fatal writes the batch");
+  t.match(jsonLines(writes[0] ?? ''), [{ n: 1 }, { msg: 'cannot start' }]);
+});
+
+t.test('LostLinesReport: at once, then at most once a minute while lines are lost, and whatever is left at exit', async (t) => {
   const out: string[] = [];
   let clock = 0;
-  const report = stdoutFailureReporter((line) => out.push(line), () => clock);
-  const enospc = Object.assign(new Error('ENOSPC: write'), { code: 'ENOSPC' });
-  report(enospc, 12);
+  const timers: Array<{ run: () => void; at: number }> = [];
+  const report = new LostLinesReport((line) => out.push(line), () => clock, (run, ms) => timers.push({ run, at: clock + ms }));
+  const enospc = errno('ENOSPC');
+  report.add(enospc, 12);
+  t.match(out.map(jsonLines).flat(), [{ msg: DROPPED, error: 'ENOSPC', droppedLines: 12 }], 'the first loss at once');
   clock = 30_000;
-  report(enospc, 16);
-  report(enospc, 16);
-  t.equal(out.length, 1, 'within the minute: counted, not written');
-  t.match(jsonLines(out[0] ?? ''), [{ msg: DROPPED, error: 'ENOSPC', droppedLines: 12 }]);
-  clock = 61_000;
-  report(new Error('no code'), 1);
-  t.match(jsonLines(out[1] ?? ''), [{ error: 'Error', droppedLines: 33 }], 'a minute later, with every line since the last report');
-  const failing = stdoutFailureReporter(() => {
+  report.add(enospc, 16);
+  report.add(enospc, 16);
+  t.equal(out.length, 1, 'within the minute: counted, not written ...');
+  t.same(timers.map((x) => x.at), [60_000], '... and one report set for the end of the minute');
+  clock = 60_000;
+  timers[0]?.run();
+  t.match(jsonLines(out[1] ?? ''), [{ droppedLines: 32 }], 'then every line lost since, even if none is lost after');
+  clock = 70_000;
+  report.add(new Error('no code'), 1);
+  t.equal(timers.length, 2);
+  report.flush();
+  t.match(jsonLines(out[2] ?? ''), [{ error: 'Error', droppedLines: 1 }], 'exit reports what is left');
+  report.flush();
+  t.equal(out.length, 3, 'nothing lost since: nothing to say');
+  const failing = new LostLinesReport(() => {
     throw new Error('EPIPE on stderr too');
   });
-  t.doesNotThrow(() => failing(enospc, 1), 'a failing stderr is not a crash');
+  t.doesNotThrow(() => failing.add(enospc, 1), 'a failing stderr is not a crash');
 });
