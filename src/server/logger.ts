@@ -190,8 +190,8 @@ export function stdoutDestination(): DestinationStream {
 }
 
 /**
- * Says on stderr how many log lines were lost (every line of a failed batch, written in part or not at all): at
- * once, then at most once a minute while more are lost, and at exit. Never the lines themselves, and never throws
+ * Says on stderr how many log lines were lost (every line of a batch that failed; a batch cut off part-way may have
+ * written some): at once, then at most once a minute while more are lost, and at exit. Never the lines themselves, and never throws
  * (stderr may be failing too).
  */
 export class LostLinesReport {
@@ -217,13 +217,18 @@ export class LostLinesReport {
     this.#lost += lines;
     const code = (err as { code?: unknown } | null)?.code;
     this.#error = typeof code === 'string' ? code : err instanceof Error ? err.name : 'unknown error';
+    this.#reportWhenDue();
+  }
+
+  #reportWhenDue(): void {
     const wait = this.#reportedAt + STDOUT_FAILURE_REPORT_INTERVAL_MS - this.#now();
     if (wait <= 0) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       this.#later(() => {
         this.#scheduled = false;
-        this.flush();
+        // A late timer may find a report just written by add(): then it waits for the next minute.
+        if (this.#lost > 0) this.#reportWhenDue();
       }, wait);
     }
   }

@@ -302,8 +302,10 @@ t.test('FdWriter: a stdout that stays full loses the batch after its wait, and l
       return length;
     },
   });
+  const started = performance.now();
   t.throws(() => writer.write('a\n'), { code: 'EAGAIN' }, 'a stdout that stays full loses the batch');
-  t.equal(calls, 6, 'after one try and five waits of 10 ms (50 ms)');
+  t.equal(calls, 6, 'after one try and five waits of 10 ms (50 ms) ...');
+  t.ok(performance.now() - started >= 40, '... which really wait');
   calls = 0;
   t.throws(() => writer.write('b\n'), { code: 'EAGAIN' });
   t.equal(calls, 1, 'the next batch tries once and does not wait: admissions are not held a second per batch');
@@ -353,6 +355,32 @@ t.test('FdWriter: the wait counts from the last progress; nothing taken counts a
   t.same(text.split('\n'), ['{"n":', '{"n":3}', ''], 'the next batch starts on a new line: the cut line stays alone');
   cut.write('{"n":4}\n');
   t.same(text.split('\n').slice(-2), ['{"n":4}', ''], 'and only that one');
+
+  // A write that takes nothing must not forget the pending new line; a cut right after a line needs none.
+  const calls: string[] = [];
+  let mode: 'cut' | 'refuse' | 'cut-at-line' | 'ok' = 'cut';
+  const writer = new FdWriter(7, {
+    writeSync: (_fd, buffer, offset, length) => {
+      const rest = Buffer.from(buffer.subarray(offset, offset + length)).toString('utf8');
+      if (mode === 'refuse') throw errno('EIO');
+      if (mode === 'ok') return (calls.push(rest), length);
+      if (offset > 0) throw errno('EIO');
+      const n = mode === 'cut' ? 3 : rest.indexOf('\n') + 1;
+      calls.push(rest.slice(0, n));
+      return n;
+    },
+  });
+  t.throws(() => writer.write('{"n":5}\n'));
+  mode = 'refuse';
+  t.throws(() => writer.write('{"n":6}\n'), { code: 'EIO' }, 'a write that takes nothing ...');
+  mode = 'ok';
+  writer.write('{"n":7}\n');
+  t.equal(calls.at(-1), '\n{"n":7}\n', '... leaves the new line pending for the next');
+  mode = 'cut-at-line';
+  t.throws(() => writer.write('{"n":8}\n{"n":9}\n'));
+  mode = 'ok';
+  writer.write('{"n":10}\n');
+  t.equal(calls.at(-1), '{"n":10}\n', 'a batch cut right after a line adds no empty line');
 });
 
 t.test('LineBatches on FdWriter: once stdout works again, every new batch is written, however many were lost', async (t) => {
@@ -405,11 +433,33 @@ t.test('LostLinesReport: at once, then at most once a minute while lines are los
   t.match(jsonLines(out[1] ?? ''), [{ droppedLines: 32 }], 'then every line lost since, even if none is lost after');
   clock = 70_000;
   report.add(new Error('no code'), 1);
-  t.equal(timers.length, 2);
+  t.same(timers.map((x) => x.at), [60_000, 120_000], 'the next report is due a minute after the last');
   report.flush();
   t.match(jsonLines(out[2] ?? ''), [{ error: 'Error', droppedLines: 1 }], 'exit reports what is left');
   report.flush();
   t.equal(out.length, 3, 'nothing lost since: nothing to say');
+
+  // A timer that fires late must not follow a report that add() has just written.
+  const late: string[] = [];
+  let now = 0;
+  const pending: Array<() => void> = [];
+  const lateReport = new LostLinesReport((line) => late.push(line), () => now, (run) => pending.push(run));
+  lateReport.add(enospc, 1);
+  now = 30_000;
+  lateReport.add(enospc, 1); // sets the timer for 60 s
+  now = 61_000;
+  lateReport.add(enospc, 1); // the timer has not fired yet: add() reports
+  t.equal(late.length, 2);
+  now = 61_002;
+  lateReport.add(enospc, 3);
+  now = 61_005;
+  pending.shift()?.();
+  t.equal(late.length, 2, 'the late timer writes nothing 5 ms after a report ...');
+  t.equal(pending.length, 1, '... and sets another for the lines since');
+  now = 121_000;
+  pending.shift()?.();
+  t.match(jsonLines(late[2] ?? ''), [{ droppedLines: 3 }], 'which reports them a minute after the last report');
+
   const failing = new LostLinesReport(() => {
     throw new Error('EPIPE on stderr too');
   });
