@@ -59,7 +59,7 @@ export async function listeningPort(child: Child, timeoutMs = 20_000): Promise<n
   throw new Error(`no "listening" line within ${timeoutMs} ms; stderr: ${child.stderr()}`);
 }
 
-/** The records once one matches `wanted`: stdout is written in batches, at least every 250 ms (logger.ts). */
+/** The records once one matches `wanted`: stdout is written in batches, at least every 250 ms (log-destination.ts). */
 export async function recordsOnce(
   child: Child,
   wanted: (r: Record<string, unknown>) => boolean,
