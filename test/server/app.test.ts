@@ -8,6 +8,8 @@ import { createMemoryStore } from '../../src/kube/memory-store.ts';
 import { SecretProviderClassError, type SecretProviderClassStore } from '../../src/kube/types.ts';
 import type { PreflightResult, SecretPreflight } from '../../src/aws/types.ts';
 import { buildApp, type AppDeps, type Readiness } from '../../src/server/app.ts';
+import { FdWriter, LineBatches } from '../../src/server/log-destination.ts';
+import { createLogger } from '../../src/server/logger.ts';
 import { createMetrics } from '../../src/server/metrics.ts';
 import { applyPatch } from '../helpers/apply-patch.ts';
 import { createLogCapture } from '../helpers/log-capture.ts';
@@ -58,6 +60,24 @@ function post(app: FastifyInstance, body: unknown, query = '?timeout=10s', conte
 function decodePatch(response: { patch?: string }): unknown[] {
   return JSON.parse(Buffer.from(response.patch ?? '', 'base64').toString('utf8'));
 }
+
+t.test('a stdout that fails every write costs log lines, never an admission', async (t) => {
+  let lost = 0;
+  const enospc = () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  // A batch of one character: every admission line, and every error line, is a write that fails.
+  const logger = createLogger('debug', new LineBatches(new FdWriter(1, { writeSync: enospc }), 1, (_err, lines) => (lost += lines)));
+  const { app } = build(t, { logger });
+  for (const review of [optedIn(deploymentPod), deploymentPod, optedIn(dryRunPod)]) {
+    const res = await post(app, review);
+    t.equal(res.statusCode, 200);
+    t.match(res.json(), { response: { uid: review.request.uid, allowed: true } }, `${review.request.uid}: admitted`);
+  }
+  const bad = await post(app, '{"not json');
+  t.equal(bad.statusCode, 400, 'a bad request still gets its 400, though its debug line is lost');
+  t.ok(lost >= 4, `every admission's line was counted as lost (${lost})`);
+});
 
 t.test('an opted-in pod: uid echoed, JSONPatch that applies, SecretProviderClass created, one log line', async (t) => {
   const { app, logs, store, metrics } = build(t);
