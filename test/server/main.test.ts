@@ -79,10 +79,39 @@ t.test('`npm start` with no settings serves a correct admission', async (t) => {
   t.equal(admission.length, 1);
   t.match(admission[0], { uid: review.request.uid, namespace: 'kubewarden', decision: 'inject', durationMs: Number });
 
+  // The docs quote this start-up line, with `...` for the fields that change per run: what they show must be true.
+  const listening = records.find((r) => String(r.msg).startsWith('db-access-webhook listening on'));
+  t.ok(listening, 'the start-up line says where it listens');
+  const samples = documentedListeningLines();
+  t.equal(samples.length, 3, 'quoted twice in the README and once in docs/server.md');
+  for (const { doc, fields, shape } of samples) {
+    t.match(listening, fields, `${doc}: the start-up line's values as documented`);
+    t.match(Object.keys(listening!).join(','), shape, `${doc}: its fields in order, \`...\` standing for one or more`);
+  }
+
   stopGroup(c);
   await c.exited; // npm itself may end by the signal; what matters is the server's own clean stop
   t.ok(c.logs.records().some((r) => r.msg === 'stopped'), 'SIGTERM ends the server cleanly');
 });
+
+/**
+ * The start-up lines quoted in the README and docs/server.md: their values (`...,` removed, then parsed), and the
+ * order of their fields as a pattern over the real line's field names, where `...` stands for one or more fields.
+ */
+function documentedListeningLines(): Array<{ doc: string; fields: Record<string, unknown>; shape: RegExp }> {
+  const out: Array<{ doc: string; fields: Record<string, unknown>; shape: RegExp }> = [];
+  for (const doc of ['README.md', 'docs/server.md']) {
+    const text = readFileSync(new URL(`../../${doc}`, import.meta.url), 'utf8');
+    for (const line of text.split('\n')) {
+      if (!line.includes('"msg":"db-access-webhook listening on')) continue;
+      const fields = JSON.parse(line.replaceAll('...,', '')) as Record<string, unknown>;
+      const tokens = [...line.matchAll(/[{,](?:"(\w+)":|\.\.\.(?=,))/g)].map((m) => m[1] ?? '...');
+      const shape = tokens.map((k) => (k === '...' ? '\\w+(?:,\\w+)*' : k)).join(',');
+      out.push({ doc, fields, shape: new RegExp(`^${shape}$`) });
+    }
+  }
+  return out;
+}
 
 t.test('SIGTERM to npm alone reaches the server: `npm start` leaves no orphan behind', async (t) => {
   // A supervisor or an IDE often signals only the process it started. npm forwards the signal to its child, which
