@@ -25,7 +25,7 @@ import { refuse, type Refusal } from './result.ts';
 import { buildSecretProviderClass } from './secret-provider-class.ts';
 import { serviceAccountWarning } from './service-account.ts';
 import { STATUS_VERSION, parseStatus } from './status.ts';
-import { quote, warning } from '../text.ts';
+import { quote, quoteList, warning } from '../text.ts';
 import type { AdmissionRequestInput, Decision, EnginePolicy, SkipReason } from './types.ts';
 
 const KNOWN_SUFFIXES = KNOWN_ANNOTATIONS.filter((k) => k !== STATUS_ANNOTATION)
@@ -49,6 +49,19 @@ export function decide(request: AdmissionRequestInput, policy: EnginePolicy): De
     const reason = error instanceof Error ? error.message : 'unknown error';
     return { action: 'deny', code: 500, message: `internal error in db-access-webhook: ${quote(reason, 120)}`, warnings: [] };
   }
+}
+
+/**
+ * db-access/* annotations without db-access/enabled: most likely a typo of that key (`db-access/enable`), which would
+ * otherwise leave the pod without its database and without a word. An explicit "false" is an opt-out and gets none.
+ */
+function missingTriggerWarnings(annotations: Record<string, unknown>): string[] {
+  const found = Object.keys(annotations).filter((key) => key.startsWith(ANNOTATION_PREFIX));
+  if (found.length === 0) return [];
+  return [
+    // The list goes last: a long one is what the length limit cuts.
+    warning(`nothing injected: no ${ENABLED_ANNOTATION}: "true", but ${quoteList(found, MAX_UNKNOWN_ANNOTATION_WARNINGS)} set`),
+  ];
 }
 
 function decidePod(request: unknown, policy: EnginePolicy): Decision {
@@ -79,6 +92,7 @@ function decidePod(request: unknown, policy: EnginePolicy): Decision {
   if (!annotations.ok) return deny(annotations);
   const trigger = parseTrigger(annotations.value);
   if (!trigger.ok) return deny(trigger);
+  if (trigger.value === 'absent') return skip('not-opted-in', missingTriggerWarnings(annotations.value));
   if (trigger.value !== 'true') return skip('not-opted-in');
 
   // The organization is the request's namespace and nothing else: the pod cannot name another one.
