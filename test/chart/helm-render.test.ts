@@ -612,6 +612,11 @@ t.test('certManager mode: cainjector reads the serving Certificate, which covers
   t.equal(own.code, 0, own.stderr);
   t.same(ofKind(own.objects, 'Issuer'), [], 'with issuerRef set the chart makes no Issuers');
   t.same(ofKind(own.objects, 'Certificate').map((x) => obj(obj(x['spec'])['issuerRef'])), [{ name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' }]);
+
+  const pca = { name: 'pca', kind: 'AWSPCAClusterIssuer', group: 'awspca.cert-manager.io' };
+  const external = await render({ args: Object.entries(pca).flatMap(([k, v]) => ['--set', `tls.certManager.issuerRef.${k}=${v}`]) });
+  t.equal(external.code, 0, external.stderr);
+  t.same(ofKind(external.objects, 'Certificate').map((x) => obj(obj(x['spec'])['issuerRef'])), [pca], 'an external issuer, as given');
 });
 
 t.test('existingSecret mode: the given CA becomes the caBundle', async (t) => {

@@ -72,6 +72,8 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
     ['an image repository with a digest', { image: { repository: `registry.example.com/db-access-webhook@sha256:${'a'.repeat(64)}` } }],
     ['a heap size with a unit (node refuses it and the pod crash-loops)', { nodeOptions: '--max-old-space-size=384M' }],
     ['a semi-space size with a unit', { nodeOptions: '--max-old-space-size=128 --max-semi-space-size=8m' }],
+    ['an issuer kind cert-manager.io does not have', { tls: { certManager: { issuerRef: { name: 'corp-ca', kind: 'CAIssuer' } } } }],
+    ['an issuer kind in lower case', { tls: { certManager: { issuerRef: { name: 'pca', kind: 'awspcaclusterissuer', group: 'awspca.cert-manager.io' } } } }],
   ];
   for (const [name, override] of cases) {
     t.not(errorsOf(mergeValues(defaults, override)), [], name);
@@ -81,6 +83,9 @@ t.test('typos, wrong types and bad enums are rejected', async (t) => {
   t.same(errorsOf(mergeValues(defaults, { podLabels: { tier: 'infra' }, config: { preflightOrgTag: 'aws:org/unit=1 é' } })), []);
   t.same(errorsOf(mergeValues(defaults, { serviceAccount: { create: false, name: 'platform-sa' }, image: { repository: 'registry.example.com:5000/team/db-access-webhook' } })), []);
   t.same(errorsOf(mergeValues(defaults, { nodeOptions: '--max-old-space-size=384 --enable-source-maps' })), []);
+  // An external issuer (AWS Private CA on EKS) has kinds of its own.
+  const pca = { tls: { certManager: { issuerRef: { name: 'pca', kind: 'AWSPCAClusterIssuer', group: 'awspca.cert-manager.io' } } } };
+  t.same(errorsOf(mergeValues(defaults, pca)), []);
 });
 
 t.test('a bare `off` (YAML 1.1 boolean, as helm reads it) is rejected, the quoted one accepted', async (t) => {
