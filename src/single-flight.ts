@@ -7,7 +7,10 @@ export interface Flight {
   readonly signal: AbortSignal;
   /** Callers still waiting for it. */
   readonly waiters: number;
-  /** The latest deadline (epoch ms) among its callers: a wait inside the work (Retry-After) must end before it. */
+  /**
+   * The latest deadline (epoch ms) among its callers, but never past the flight's own limit (`maxMs` from its start):
+   * a wait inside the work (Retry-After) must end before it.
+   */
   readonly deadline: number;
 }
 
@@ -23,6 +26,8 @@ export interface JoinOptions<T> {
   readonly maxMs: number;
   /** The reason a flight stopped by `maxMs` gives (a TimeoutError). */
   readonly timeoutMessage: string;
+  /** The clock the deadlines are read on (epoch ms); Date.now unless the caller keeps its own. */
+  readonly now?: () => number;
 }
 
 interface Running<T> {
@@ -30,6 +35,8 @@ interface Running<T> {
   readonly controller: AbortController;
   waiters: number;
   deadline: number;
+  /** When `maxMs` stops it, on the first caller's clock: a later caller's deadline cannot raise `deadline` past it. */
+  readonly limitAt: number;
 }
 
 export class SingleFlight<T> {
@@ -48,7 +55,7 @@ export class SingleFlight<T> {
     let flight = this.#flights.get(key);
     const shared = flight !== undefined && !flight.controller.signal.aborted;
     if (shared && flight !== undefined) {
-      flight.deadline = Math.max(flight.deadline, options.deadline ?? Number.POSITIVE_INFINITY);
+      flight.deadline = Math.min(flight.limitAt, Math.max(flight.deadline, options.deadline ?? Number.POSITIVE_INFINITY));
     } else {
       flight = this.#start(key, options, work);
     }
@@ -59,10 +66,12 @@ export class SingleFlight<T> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new DOMException(options.timeoutMessage, 'TimeoutError')), options.maxMs);
     timer.unref();
+    const limitAt = (options.now ?? Date.now)() + options.maxMs;
     const running: Running<T> = {
       controller,
       waiters: 0,
-      deadline: options.deadline ?? Number.POSITIVE_INFINITY,
+      deadline: Math.min(limitAt, options.deadline ?? Number.POSITIVE_INFINITY),
+      limitAt,
       promise: undefined as unknown as Promise<T>, // set below, before anyone reads it
     };
     const view: Flight = {

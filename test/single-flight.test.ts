@@ -125,3 +125,22 @@ t.test('the flight keeps the latest deadline of its callers', async (t) => {
   gate.resolve('ok');
   await Promise.all([a.result, b.result, c.result]);
 });
+
+t.test("a later caller's deadline does not raise the flight's past its own limit", async (t) => {
+  const flights = new SingleFlight<string>();
+  let seen: Flight | undefined;
+  const gate = deferred<string>();
+  let clock = 100_000;
+  const now = () => clock;
+  const a = flights.join('k', options(new AbortController().signal, { deadline: 105_000, maxMs: 9_000, now }), (flight) => {
+    seen = flight;
+    return gate.promise;
+  });
+  t.equal(seen?.deadline, 105_000);
+  clock += 2_000;
+  // Its own deadline is 10 s away, but maxMs stops the flight 9 s after it started, at 109,000.
+  const b = flights.join('k', options(new AbortController().signal, { deadline: 112_000, maxMs: 9_000, now }), () => gate.promise);
+  t.equal(seen?.deadline, 109_000, 'capped at the start plus maxMs');
+  gate.resolve('ok');
+  await Promise.all([a.result, b.result]);
+});

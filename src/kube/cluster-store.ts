@@ -109,6 +109,9 @@ function flightKey(key: string, dryRun: boolean, fp: string): string {
 /** Names our writes in managedFields, so `kubectl get -o yaml --show-managed-fields` shows who wrote what. */
 const FIELD_MANAGER = 'db-access-webhook';
 
+/** The least time a call retried after a Retry-After wait is given; a call that took longer gets as long again. */
+const MIN_RETRY_CALL_MS = 250;
+
 const DEFAULTS = {
   cacheTtlMs: 10 * 60_000,
   recheckAfterMs: 60_000,
@@ -139,6 +142,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   const cache = new TtlCache<CacheEntry>(cacheMaxEntries, now);
   const flights = new SingleFlight<EnsureResult>();
+  /** By flight key, while the flight runs: what its callers' messages should mention if they give up on it. */
+  const flightNotes = new Map<string, FlightNotes>();
 
   function cacheGet(key: string, fp: string): CacheEntry | undefined {
     const entry = cache.get(key);
@@ -194,6 +199,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     action: Exclude<Action, 'ensuring'>,
     key: string,
     flight: Flight,
+    notes: FlightNotes,
     request: (opts: ConfigurationOptions) => Promise<T>,
     expected: (failure: CallFailure) => KubeCallResult | undefined,
   ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
@@ -202,6 +208,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     let throttleRetries = 0;
     for (;;) {
       const used = { generation: agent.generation };
+      const startedAt = now();
       try {
         const value = await untilAborted(request(withSignal(flight.signal, used)), flight.signal);
         onCall(verb, 'ok');
@@ -229,19 +236,22 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         if (throttled && throttleRetries < maxThrottleRetries) {
           throttleRetries++;
           const waitMs = Math.max(0, (wait ?? 1) * 1000);
-          if (now() + waitMs < flight.deadline) {
+          // The wait must leave time for the call it waits for, or it only spends the pod's deadline.
+          const callMs = Math.max(MIN_RETRY_CALL_MS, now() - startedAt);
+          if (now() + waitMs + callMs <= flight.deadline) {
+            notes.throttled = { status: failure.status as number, seconds: wait ?? 1 };
             await sleep(waitMs, flight.signal).catch((e: unknown) => {
-              throw toError(action, key, describeFailure(e, flight.signal));
+              throw toError(action, key, describeFailure(e, flight.signal), notes.throttled);
             });
             continue;
           }
         }
-        throw toError(action, key, failure);
+        throw toError(action, key, failure, notes.throttled);
       }
     }
   }
 
-  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, ctx: Flight): Promise<EnsureResult> {
+  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, ctx: Flight, notes: FlightNotes): Promise<EnsureResult> {
     const { namespace, name } = desired.metadata;
     const key = keyOf(desired);
     const log = { namespace, name };
@@ -251,6 +261,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         'reading',
         key,
         ctx,
+        notes,
         (opts) =>
           api.getNamespacedCustomObject(
             { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name },
@@ -264,6 +275,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         'creating',
         key,
         ctx,
+        notes,
         (opts) =>
           api.createNamespacedCustomObject(
             { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, body: structuredClone(desired), fieldManager: FIELD_MANAGER },
@@ -277,6 +289,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         'updating',
         key,
         ctx,
+        notes,
         (opts) =>
           api.replaceNamespacedCustomObject(
             { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name, body, fieldManager: FIELD_MANAGER },
@@ -361,6 +374,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
           signal: NEVER_ABORTED, // nobody waits: the flight's own limit (maxFlightMs) bounds it
           deadline: now() + maxFlightMs,
           maxMs: maxFlightMs,
+          now,
           timeoutMessage: 'SecretProviderClass re-check exceeded its time limit',
           onAbort: () => ({ outcome: 'cached' }),
         },
@@ -390,15 +404,18 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       throw toError('ensuring', key, describeFailure(signal.reason, signal));
     }
 
+    const fk = flightKey(key, dryRun, fp);
     const { result } = flights.join(
-      flightKey(key, dryRun, fp),
+      fk,
       {
         signal,
         deadline: Math.min(deadline ?? Number.POSITIVE_INFINITY, now() + maxFlightMs),
         maxMs: maxFlightMs,
+        now,
         timeoutMessage: 'SecretProviderClass flight exceeded its time limit',
+        // A deadline reached while the flight waits out a Retry-After is the throttling's doing: say so.
         onAbort: (reason) => {
-          throw toError('ensuring', key, describeFailure(reason, signal));
+          throw toError('ensuring', key, describeFailure(reason, signal), flightNotes.get(fk)?.throttled);
         },
         onFailure: (err) => {
           throw err instanceof SecretProviderClassError ? err : toError('ensuring', key, describeFailure(err, signal));
@@ -411,7 +428,13 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   /** One flight's work: `run`, with its failure logged once per flight, not per waiting pod. */
   function ensureNow(desired: SecretProviderClass, dryRun: boolean, fp: string, flight: Flight): Promise<EnsureResult> {
-    return run(desired, dryRun, fp, flight).catch((err: unknown) => {
+    const fk = flightKey(keyOf(desired), dryRun, fp);
+    const notes: FlightNotes = {};
+    flightNotes.set(fk, notes);
+    const forget = () => {
+      if (flightNotes.get(fk) === notes) flightNotes.delete(fk);
+    };
+    return run(desired, dryRun, fp, flight, notes).finally(forget).catch((err: unknown) => {
       const status = err instanceof SecretProviderClassError ? err.status : undefined;
       logger.warn(
         { namespace: desired.metadata.namespace, name: desired.metadata.name, outcome: 'error', status },
@@ -506,10 +529,32 @@ function forbiddenHint(action: Action, message: string | undefined): string {
   return `refused: ${clip(message, 150)}; check ResourceQuotas and admission policies in the namespace`;
 }
 
-/** A message that says what failed and what to check; never includes object contents. */
-function toError(action: Action, key: string, f: CallFailure): SecretProviderClassError {
+/** A 429 (or a 503 with Retry-After) whose wait a call sat out before trying again. */
+interface Throttled {
+  readonly status: number;
+  readonly seconds: number;
+}
+
+/** What a flight met on its way, for the messages of the callers that give up on it. */
+interface FlightNotes {
+  throttled?: Throttled;
+}
+
+/**
+ * A message that says what failed and what to check; never includes object contents. `throttledFor`: the throttling
+ * already waited out, so that a deadline reached after it is reported as throttling, not as a slow API.
+ */
+function toError(action: Action, key: string, f: CallFailure, throttledFor?: Throttled): SecretProviderClassError {
   const what = `${action} SecretProviderClass ${key}`;
   const options = { cause: f.cause };
+  if (f.aborted && throttledFor !== undefined) {
+    return new SecretProviderClassError(
+      `${what}: throttled (${throttledFor.status}, waited ${throttledFor.seconds}s to retry), and no answer within the ` +
+        "deadline: check the API server's load (API Priority and Fairness)",
+      throttledFor.status,
+      options,
+    );
+  }
   if (f.aborted) {
     return new SecretProviderClassError(
       `${what}: no answer within the deadline: check the Kubernetes API server's health and load`,
@@ -552,9 +597,10 @@ function toError(action: Action, key: string, f: CallFailure): SecretProviderCla
           : "throttled: check the API server's load";
       break;
     default:
+      // A 5xx often names its cause: another admission webhook that failed ("failed calling webhook ...").
       hint =
         f.status >= 500
-          ? "check the Kubernetes API server's health"
+          ? `${f.message ? `${clip(f.message, 120)}; ` : ''}check the Kubernetes API server's health and the admission webhooks it calls`
           : `unexpected answer: ${clip(f.message ?? '', 120)}; check the webhook logs`;
   }
   return new SecretProviderClassError(`${what}: ${label}: ${hint}`, f.status, options);

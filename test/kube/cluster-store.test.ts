@@ -337,6 +337,16 @@ t.test('API errors become SecretProviderClassError that says what to check', asy
     t.match(err.message, /InternalError 500/);
     t.match(err.message, /API server's health/);
   });
+  t.test("500 from another admission webhook: the API's message names it", async (t) => {
+    const { api, store } = await setup(t);
+    const message = 'Internal error occurred: failed calling webhook "validate.kyverno.svc-fail": context deadline exceeded';
+    api.failNext(1, 500, { message, verbs: ['create'] });
+    const err = (await store.ensure(desired(), wet()).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.equal(err.status, 500);
+    t.match(err.message, /^creating SecretProviderClass acme\/orders-database-secrets: InternalError 500: /);
+    t.match(err.message, /failed calling webhook "validate\.kyverno\.svc-fail"/);
+    t.match(err.message, /the admission webhooks it calls/);
+  });
   t.test('a hanging API: the call stops when the signal fires', async (t) => {
     const { api, store } = await setup(t);
     api.hangNext(1);
@@ -409,6 +419,30 @@ t.test('429 with Retry-After', async (t) => {
     t.equal(err.status, 429);
     t.match(err.message, /Retry-After 30s/);
     t.equal(api.requests.length, 1, 'no retry');
+  });
+  t.test('a wait that would leave no time for the retried call: fails at once, as throttling', async (t) => {
+    const { api, store } = await setup(t);
+    api.latencyMs = 300; // each call takes 300 ms, so 1 s of waiting leaves 200 ms of the 1.5 s: not enough
+    api.failNext(1, 429, { retryAfterSeconds: 1 });
+    const err = (await store.ensure(desired(), { ...wet(1500), deadline: Date.now() + 1500 }).catch((e: unknown) => e)) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(err.status, 429);
+    t.match(err.message, /Retry-After 1s does not fit in the deadline/);
+    t.equal(api.requests.length, 1, 'no wait and no retry');
+  });
+  t.test('a pod whose deadline ends while the flight waits for another pod is told it was throttled', async (t) => {
+    const { api, store } = await setup(t);
+    api.latencyMs = 100;
+    api.failNext(1, 429, { retryAfterSeconds: 2 });
+    // The first pod has 1.2 s; a second pod of the same app, with 5 s, joins its flight, which then waits 2 s.
+    const first = store.ensure(desired(), { ...wet(1200), deadline: Date.now() + 1200 }).catch((e: unknown) => e);
+    const second = store.ensure(desired(), { ...wet(5000), deadline: Date.now() + 5000 });
+    const err = (await first) as SecretProviderClassError;
+    t.ok(err instanceof SecretProviderClassError);
+    t.equal(err.status, 429);
+    t.match(err.message, /throttled \(429, waited 2s to retry\), and no answer within the deadline/);
+    t.notMatch(err.message, /health/, 'not blamed on a slow API');
+    t.same(await second, { outcome: 'created' }, 'the pod with time left is served after the wait');
   });
   t.test('keeps throttling: bounded retries then an error', async (t) => {
     const { api, store } = await setup(t, { maxThrottleRetries: 2 });
