@@ -144,6 +144,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
   const flights = new SingleFlight<EnsureResult>();
   /** By flight key, while the flight runs: what its callers' messages should mention if they give up on it. */
   const flightNotes = new Map<string, FlightNotes>();
+  /** By cache key: the re-check a pod admitted from a young entry is owed (at most one per key; unref'd). */
+  const scheduledRechecks = new Map<string, NodeJS.Timeout>();
 
   function cacheGet(key: string, fp: string): CacheEntry | undefined {
     const entry = cache.get(key);
@@ -361,29 +363,48 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     return remembered(desired, keyOf(desired), fingerprint(desired), dryRun);
   }
 
-  /** The cached answer, if any; an old 'ok' also starts one background re-check (stale-while-revalidate). */
+  /**
+   * The cached answer, if any. An old 'ok' also starts one background re-check (stale-while-revalidate); a young one
+   * schedules that re-check for when it is due, so pods admitted from the cache are followed by one look at the API
+   * even if no pod of the app comes after them (an object deleted since the last check would otherwise stay missing).
+   */
   function remembered(desired: SecretProviderClass, key: string, fp: string, dryRun: boolean): EnsureResult | undefined {
     const hit = cacheGet(key, fp);
-    if (hit?.state === 'ok' && !dryRun && now() - hit.checkedAt >= recheckAfterMs) {
-      // One re-check per interval, however many pods ask. The expiry stays: only a success renews it, so a re-check
-      // that keeps failing (RBAC revoked, API down) lets the entry expire and the next admission sees the error.
-      cache.set(key, { ...hit, checkedAt: now() }, hit.confirmedAt + cacheTtlMs - now());
-      const { result } = flights.join(
-        flightKey(key, false, fp),
-        {
-          signal: NEVER_ABORTED, // nobody waits: the flight's own limit (maxFlightMs) bounds it
-          deadline: now() + maxFlightMs,
-          maxMs: maxFlightMs,
-          now,
-          timeoutMessage: 'SecretProviderClass re-check exceeded its time limit',
-          onAbort: () => ({ outcome: 'cached' }),
-        },
-        (flight) => ensureNow(desired, false, fp, flight),
-      );
-      // A failure is logged once by ensureNow; the remembered answer stands until the cache expires.
-      result.catch(() => {});
+    if (hit?.state === 'ok' && !dryRun) {
+      if (now() - hit.checkedAt >= recheckAfterMs) recheck(desired, key, fp, hit);
+      else if (!scheduledRechecks.has(key)) scheduleRecheck(desired, key, fp, hit.checkedAt + recheckAfterMs - now());
     }
     return fromCache(hit, desired);
+  }
+
+  function scheduleRecheck(desired: SecretProviderClass, key: string, fp: string, inMs: number): void {
+    const timer = setTimeout(() => {
+      scheduledRechecks.delete(key);
+      const entry = cacheGet(key, fp);
+      if (entry?.state === 'ok' && now() - entry.checkedAt >= recheckAfterMs) recheck(desired, key, fp, entry);
+    }, Math.min(Math.max(0, inMs), recheckAfterMs));
+    timer.unref();
+    scheduledRechecks.set(key, timer);
+  }
+
+  function recheck(desired: SecretProviderClass, key: string, fp: string, hit: CacheEntry): void {
+    // One re-check per interval, however many pods ask. The expiry stays: only a success renews it, so a re-check
+    // that keeps failing (RBAC revoked, API down) lets the entry expire and the next admission sees the error.
+    cache.set(key, { ...hit, checkedAt: now() }, hit.confirmedAt + cacheTtlMs - now());
+    const { result } = flights.join(
+      flightKey(key, false, fp),
+      {
+        signal: NEVER_ABORTED, // nobody waits: the flight's own limit (maxFlightMs) bounds it
+        deadline: now() + maxFlightMs,
+        maxMs: maxFlightMs,
+        now,
+        timeoutMessage: 'SecretProviderClass re-check exceeded its time limit',
+        onAbort: () => ({ outcome: 'cached' }),
+      },
+      (flight) => ensureNow(desired, false, fp, flight),
+    );
+    // A failure is logged once by ensureNow; the remembered answer stands until the cache expires.
+    result.catch(() => {});
   }
 
   function fromCache(hit: CacheEntry | undefined, desired: SecretProviderClass): EnsureResult | undefined {
@@ -457,6 +478,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       cache.clear();
     },
     close() {
+      for (const timer of scheduledRechecks.values()) clearTimeout(timer);
+      scheduledRechecks.clear();
       closing ??= agent.close();
       return closing;
     },

@@ -559,6 +559,30 @@ t.test('an old cache entry still answers at once, and one background re-check re
   t.equal(api.requests.length, 4, 'the re-check counts as a fresh confirmation');
 });
 
+t.test('pods admitted from a young entry are followed by one re-check when it is due, even with no pod after them', async (t) => {
+  const { api, store, calls } = await setup(t, { recheckAfterMs: 200 });
+  t.same(await store.ensure(desired(), wet()), { outcome: 'created' });
+  api.remove('acme', 'orders-database-secrets'); // deleted by hand (or its namespace recreated) just after the check
+  for (let i = 0; i < 5; i++) t.same(store.known(desired()), { outcome: 'cached' }, `pod ${i + 1} of a rollout: from the cache`);
+  t.equal(api.requests.length, 2, 'no call on the admission path');
+  // Until the client has the answer too: the fake API stores the object before it answers.
+  await eventually(() => api.get('acme', 'orders-database-secrets') !== undefined && calls.length === 4, 'recreated with no further pod');
+  t.same(calls, ['get:not-found', 'create:ok', 'get:not-found', 'create:ok'], 'one re-check for the five pods');
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(api.requests.length, 4, 'and none after it while no pod comes');
+});
+
+t.test('an entry nobody used is not re-checked, and close() cancels a re-check still owed', async (t) => {
+  const { api, store, calls } = await setup(t, { recheckAfterMs: 200 });
+  t.same(await store.ensure(desired('orders'), wet()), { outcome: 'created' });
+  t.same(await store.ensure(desired('billing'), wet()), { outcome: 'created' });
+  t.same(store.known(desired('billing')), { outcome: 'cached' });
+  await store.close();
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(api.requests.length, 4, 'two creates, no re-check of either');
+  t.equal(calls.length, 4, 'not even an attempt after close()');
+});
+
 t.test('a dry run never starts a re-check (no write on its behalf)', async (t) => {
   let clock = 1_000_000;
   const { api, store } = await setup(t, { recheckAfterMs: 60_000, now: () => clock });
