@@ -73,6 +73,19 @@ export function planPatch(input: PatchInput): Result<PatchOperation[]> {
           );
         }
       }
+      // A raw block device at our path is refused by the apiserver after we answer; inside it, the runtime could
+      // not create the device node in the read-only CSI volume. Either way, say so now.
+      const devices = readNamedList(container.value, 'volumeDevices', `${label} volumeDevices`);
+      if (!devices.ok) return devices;
+      for (const entry of devices.value ?? []) {
+        const where = overlapWithOurMount(own(entry, 'devicePath'), status.mountPath);
+        if (where !== undefined) {
+          return refuse(
+            `${label} maps block device ${quote(own(entry, 'name'))} ${where} ${quote(status.mountPath)}; ` +
+              'set db-access/mount-path to a free path or move that device',
+          );
+        }
+      }
     }
     ops.push(...reconcileArray(`${base}/volumeMounts`, mounts.value, ourMounts, isTarget ? [mount] : []));
 

@@ -16,7 +16,8 @@ const OUR_ENV = new Set([
 
 /**
  * kubernetes-models' Pod schema, plus the apiserver rules it does not encode: unique volume names, every mount names
- * an existing volume, unique mount paths per container; and ours: none of our env names twice in one container.
+ * an existing volume, unique mount paths per container, no block device at a mount path (ValidateVolumeDevices);
+ * and ours: none of our env names twice in one container.
  */
 export function validatePod(pod: unknown): string[] {
   const errors: string[] = [];
@@ -44,6 +45,10 @@ export function validatePod(pod: unknown): string[] {
         const path = String(mount.mountPath);
         if (paths.has(path)) errors.push(`${where}: duplicate mountPath ${JSON.stringify(path)}`);
         paths.add(path);
+      }
+      for (const device of list(container.volumeDevices)) {
+        const path = String(device.devicePath);
+        if (paths.has(path)) errors.push(`${where}: devicePath ${JSON.stringify(path)} is also a mountPath`);
       }
       const env = new Set<string>();
       for (const variable of list(container.env)) {
