@@ -32,6 +32,7 @@ const KNOWN_SUFFIXES = KNOWN_ANNOTATIONS.filter((k) => k !== STATUS_ANNOTATION)
   .map((k) => k.slice(ANNOTATION_PREFIX.length))
   .join(', ');
 const MAX_UNKNOWN_ANNOTATION_WARNINGS = 3;
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 function skip(reason: SkipReason, warnings: readonly string[] = []): Decision {
   return { action: 'skip', reason, warnings };
@@ -55,9 +56,13 @@ export function decide(request: AdmissionRequestInput, policy: EnginePolicy): De
  * db-access/* annotations without db-access/enabled: most likely a typo of that key (`db-access/enable`), which would
  * otherwise leave the pod without its database and without a word. An explicit "false" is an opt-out and gets none.
  */
-function missingTriggerWarnings(annotations: Record<string, unknown>): string[] {
-  const found = Object.keys(annotations).filter((key) => key.startsWith(ANNOTATION_PREFIX));
-  if (found.length === 0) return [];
+function missingTriggerWarnings(annotations: Record<string, unknown>): readonly string[] {
+  // Every pod without the annotation passes here (the pass-through path): nothing is allocated unless one is found.
+  let found: string[] | undefined;
+  for (const key in annotations) {
+    if (key.startsWith(ANNOTATION_PREFIX) && Object.hasOwn(annotations, key)) (found ??= []).push(key);
+  }
+  if (found === undefined) return NO_WARNINGS;
   return [
     // The list goes last: a long one is what the length limit cuts.
     warning(`nothing injected: no ${ENABLED_ANNOTATION}: "true", but ${quoteList(found, MAX_UNKNOWN_ANNOTATION_WARNINGS)} set`),
