@@ -764,6 +764,20 @@ t.test('whatever helm accepts, the server starts with: no install that only fail
   t.ok(refused('config.preflightOrgTag=x#y') && refused('ports.metrics=8443'), 'the two that used to crash-loop are refused now');
 });
 
+t.test('hostNetwork: off by default; on, the pods use the node network with cluster DNS', async (t) => {
+  const byDefault = parts(await render({ args: [] })).podSpec;
+  t.equal(byDefault['hostNetwork'], undefined, 'pod network by default');
+  t.equal(byDefault['dnsPolicy'], undefined);
+  const r = await render({ args: ['--set', 'hostNetwork=true', '--set', 'ports.https=10260', '--set', 'ports.metrics=10261'] });
+  checkRender(t, r, 'hostNetwork=true');
+  const { podSpec, container } = parts(r);
+  t.equal(podSpec['hostNetwork'], true);
+  t.equal(podSpec['dnsPolicy'], 'ClusterFirstWithHostNet', 'Service names still resolve (the Kubernetes API, AWS endpoints)');
+  t.same(list(container['ports']).map((p) => p['containerPort']), [10260, 10261], 'the ports chosen for the node');
+  const refused = await render({ args: ['--set', 'hostNetwork=yes'] });
+  t.not(refused.code, 0, 'a non-boolean is refused');
+});
+
 t.test('names and labels a user can set: refused by helm, or valid objects without duplicate keys', async (t) => {
   const settings: Array<[setting: string, accepted: boolean]> = [
     ['fullnameOverride=dbaw', true],

@@ -5,7 +5,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { docsOfKind, loadCiValues, loadDefaultValues, readTemplate, repoRoot, skeleton, type Values } from './chart.ts';
+import { controlStackAt, docsOfKind, loadCiValues, loadDefaultValues, readTemplate, repoRoot, skeleton, type Values } from './chart.ts';
 import { list, obj, restrictedViolations, type Obj } from './pod-security-standards.ts';
 
 function podSpecOf(values: Values): { spec: Obj; errors: string[] } {
@@ -50,11 +50,23 @@ t.test('the checker catches every rule it claims to check', async (t) => {
   t.same(restrictedViolations(c({ capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } })), [], 'NET_BIND_SERVICE may be added');
 });
 
+// The one way out of restricted, and only when asked for: hostNetwork (EKS with a custom CNI, values.yaml says why).
+const HOST_NETWORK_LINE = 'hostNetwork: true';
+
+t.test('host networking is rendered only under `if .Values.hostNetwork`, which is off by default', async (t) => {
+  t.same(controlStackAt(readTemplate('deployment.yaml'), HOST_NETWORK_LINE), ['if .Values.hostNetwork']);
+  t.equal(loadDefaultValues()['hostNetwork'], false);
+  for (const c of loadCiValues()) t.not(c.values['hostNetwork'], true, `${c.file} keeps the pod network`);
+});
+
 t.test('the Deployment passes restricted with values.yaml and every ci example', async (t) => {
   const variants: Array<[string, Values]> = [['values.yaml', loadDefaultValues()], ...loadCiValues().map((c): [string, Values] => [c.file, c.values])];
   for (const [name, values] of variants) {
     const { spec, errors } = podSpecOf(values);
     t.same(errors, [], `${name}: parses`);
+    // The skeleton keeps every branch; the test above shows hostNetwork's is off unless asked for.
+    t.equal(spec['hostNetwork'], true, `${name}: the skeleton holds the hostNetwork branch`);
+    delete spec['hostNetwork'];
     t.same(restrictedViolations(spec), [], name);
     const pod = obj(spec['securityContext']);
     t.equal(typeof pod['runAsUser'], 'number', `${name}: a fixed numeric UID (not left to the image)`);
