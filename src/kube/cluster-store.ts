@@ -142,9 +142,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   const cache = new TtlCache<CacheEntry>(cacheMaxEntries, now);
   const flights = new SingleFlight<EnsureResult>();
-  /** By flight key, while the flight runs: what its callers' messages should mention if they give up on it. */
-  const flightNotes = new Map<string, FlightNotes>();
-  /** By cache key: the re-check a pod admitted from a young entry is owed (at most one per key; unref'd). */
+  /** The re-checks pods admitted from young entries are owed: at most one per key and version; unref'd. */
   const scheduledRechecks = new Map<string, NodeJS.Timeout>();
 
   function cacheGet(key: string, fp: string): CacheEntry | undefined {
@@ -201,13 +199,14 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     action: Exclude<Action, 'ensuring'>,
     key: string,
     flight: Flight,
-    notes: FlightNotes,
     request: (opts: ConfigurationOptions) => Promise<T>,
     expected: (failure: CallFailure) => KubeCallResult | undefined,
   ): Promise<{ ok: true; value: T } | { ok: false; failure: CallFailure }> {
     const verb = ACTION_VERB[action];
     let retriedOnNewAgent = false;
     let throttleRetries = 0;
+    /** The throttling this call waited out: a deadline reached after it is the throttling's doing. */
+    let throttledFor: Throttled | undefined;
     for (;;) {
       const used = { generation: agent.generation };
       const startedAt = now();
@@ -241,19 +240,19 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
           // The wait must leave time for the call it waits for, or it only spends the pod's deadline.
           const callMs = Math.max(MIN_RETRY_CALL_MS, now() - startedAt);
           if (now() + waitMs + callMs <= flight.deadline) {
-            notes.throttled = { status: failure.status as number, seconds: wait ?? 1 };
+            throttledFor = { status: failure.status as number, seconds: wait ?? 1 };
             await sleep(waitMs, flight.signal).catch((e: unknown) => {
-              throw toError(action, key, describeFailure(e, flight.signal), notes.throttled);
+              throw toError(action, key, describeFailure(e, flight.signal), throttledFor);
             });
             continue;
           }
         }
-        throw toError(action, key, failure, notes.throttled);
+        throw toError(action, key, failure, throttledFor);
       }
     }
   }
 
-  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, ctx: Flight, notes: FlightNotes): Promise<EnsureResult> {
+  async function run(desired: SecretProviderClass, dryRun: boolean, fp: string, ctx: Flight): Promise<EnsureResult> {
     const { namespace, name } = desired.metadata;
     const key = keyOf(desired);
     const log = { namespace, name };
@@ -263,7 +262,6 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         'reading',
         key,
         ctx,
-        notes,
         (opts) =>
           api.getNamespacedCustomObject(
             { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name },
@@ -277,7 +275,6 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         'creating',
         key,
         ctx,
-        notes,
         (opts) =>
           api.createNamespacedCustomObject(
             { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, body: structuredClone(desired), fieldManager: FIELD_MANAGER },
@@ -291,7 +288,6 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
         'updating',
         key,
         ctx,
-        notes,
         (opts) =>
           api.replaceNamespacedCustomObject(
             { group: SPC_GROUP, version: SPC_VERSION, namespace, plural: SPC_PLURAL, name, body, fieldManager: FIELD_MANAGER },
@@ -372,19 +368,26 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
     const hit = cacheGet(key, fp);
     if (hit?.state === 'ok' && !dryRun) {
       if (now() - hit.checkedAt >= recheckAfterMs) recheck(desired, key, fp, hit);
-      else if (!scheduledRechecks.has(key)) scheduleRecheck(desired, key, fp, hit.checkedAt + recheckAfterMs - now());
+      else scheduleRecheck(desired, key, fp, hit.checkedAt + recheckAfterMs - now());
     }
     return fromCache(hit, desired);
   }
 
+  /**
+   * Owed to the pods a young entry admitted: one re-check when it is due, whatever happened since (a check that ran
+   * meanwhile may have started before those pods; timers may also fire a little early). Keyed by version, so that a
+   * new desired version gets its own.
+   */
   function scheduleRecheck(desired: SecretProviderClass, key: string, fp: string, inMs: number): void {
+    const owed = flightKey(key, false, fp);
+    if (scheduledRechecks.has(owed)) return;
     const timer = setTimeout(() => {
-      scheduledRechecks.delete(key);
-      const entry = cacheGet(key, fp);
-      if (entry?.state === 'ok' && now() - entry.checkedAt >= recheckAfterMs) recheck(desired, key, fp, entry);
+      scheduledRechecks.delete(owed);
+      const entry = cache.get(key); // not cacheGet: an entry of another version is not ours to drop
+      if (entry?.state === 'ok' && entry.fingerprint === fp) recheck(desired, key, fp, entry);
     }, Math.min(Math.max(0, inMs), recheckAfterMs));
     timer.unref();
-    scheduledRechecks.set(key, timer);
+    scheduledRechecks.set(owed, timer);
   }
 
   function recheck(desired: SecretProviderClass, key: string, fp: string, hit: CacheEntry): void {
@@ -425,18 +428,16 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       throw toError('ensuring', key, describeFailure(signal.reason, signal));
     }
 
-    const fk = flightKey(key, dryRun, fp);
     const { result } = flights.join(
-      fk,
+      flightKey(key, dryRun, fp),
       {
         signal,
         deadline: Math.min(deadline ?? Number.POSITIVE_INFINITY, now() + maxFlightMs),
         maxMs: maxFlightMs,
         now,
         timeoutMessage: 'SecretProviderClass flight exceeded its time limit',
-        // A deadline reached while the flight waits out a Retry-After is the throttling's doing: say so.
         onAbort: (reason) => {
-          throw toError('ensuring', key, describeFailure(reason, signal), flightNotes.get(fk)?.throttled);
+          throw toError('ensuring', key, describeFailure(reason, signal));
         },
         onFailure: (err) => {
           throw err instanceof SecretProviderClassError ? err : toError('ensuring', key, describeFailure(err, signal));
@@ -449,13 +450,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   /** One flight's work: `run`, with its failure logged once per flight, not per waiting pod. */
   function ensureNow(desired: SecretProviderClass, dryRun: boolean, fp: string, flight: Flight): Promise<EnsureResult> {
-    const fk = flightKey(keyOf(desired), dryRun, fp);
-    const notes: FlightNotes = {};
-    flightNotes.set(fk, notes);
-    const forget = () => {
-      if (flightNotes.get(fk) === notes) flightNotes.delete(fk);
-    };
-    return run(desired, dryRun, fp, flight, notes).finally(forget).catch((err: unknown) => {
+    return run(desired, dryRun, fp, flight).catch((err: unknown) => {
       const status = err instanceof SecretProviderClassError ? err.status : undefined;
       logger.warn(
         { namespace: desired.metadata.namespace, name: desired.metadata.name, outcome: 'error', status },
@@ -558,10 +553,6 @@ interface Throttled {
   readonly seconds: number;
 }
 
-/** What a flight met on its way, for the messages of the callers that give up on it. */
-interface FlightNotes {
-  throttled?: Throttled;
-}
 
 /**
  * A message that says what failed and what to check; never includes object contents. `throttledFor`: the throttling
