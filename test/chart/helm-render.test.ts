@@ -774,6 +774,9 @@ t.test('hostNetwork: off by default; on, the pods use the node network with clus
   t.equal(podSpec['hostNetwork'], true);
   t.equal(podSpec['dnsPolicy'], 'ClusterFirstWithHostNet', 'Service names still resolve (the Kubernetes API, AWS endpoints)');
   t.same(list(container['ports']).map((p) => p['containerPort']), [10260, 10261], 'the ports chosen for the node');
+  const rollout = (x: typeof r) => obj(obj(obj(parts(x).deployment?.['spec'])['strategy'])['rollingUpdate']);
+  t.same(rollout(r), { maxUnavailable: 1, maxSurge: 0 }, 'one pod replaced at a time: a surge pod may find no node with the ports free');
+  t.same(rollout(await render({ args: [] })), { maxUnavailable: 0, maxSurge: 1 }, 'on the pod network, surge first');
   const refused = await render({ args: ['--set', 'hostNetwork=yes'] });
   t.not(refused.code, 0, 'a non-boolean is refused');
 });
