@@ -142,8 +142,8 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   const cache = new TtlCache<CacheEntry>(cacheMaxEntries, now);
   const flights = new SingleFlight<EnsureResult>();
-  /** The re-checks pods admitted from young entries are owed: at most one per key and version; unref'd. */
-  const scheduledRechecks = new Map<string, NodeJS.Timeout>();
+  /** By cache key: the re-check pods admitted from a young entry are owed (one per key, for its latest version). */
+  const scheduledRechecks = new Map<string, { readonly fingerprint: string; readonly timer: NodeJS.Timeout }>();
 
   function cacheGet(key: string, fp: string): CacheEntry | undefined {
     const entry = cache.get(key);
@@ -375,19 +375,20 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
 
   /**
    * Owed to the pods a young entry admitted: one re-check when it is due, whatever happened since (a check that ran
-   * meanwhile may have started before those pods; timers may also fire a little early). Keyed by version, so that a
-   * new desired version gets its own.
+   * meanwhile may have started before those pods; timers may also fire a little early). A new desired version takes
+   * over the key's owed re-check: its check covers the object, and the old version's entry is gone.
    */
   function scheduleRecheck(desired: SecretProviderClass, key: string, fp: string, inMs: number): void {
-    const owed = flightKey(key, false, fp);
-    if (scheduledRechecks.has(owed)) return;
+    const owed = scheduledRechecks.get(key);
+    if (owed?.fingerprint === fp) return;
+    if (owed !== undefined) clearTimeout(owed.timer);
     const timer = setTimeout(() => {
-      scheduledRechecks.delete(owed);
-      const entry = cache.get(key); // not cacheGet: an entry of another version is not ours to drop
+      scheduledRechecks.delete(key);
+      const entry = cache.get(key); // not cacheGet: an entry of another version is not this timer's to drop
       if (entry?.state === 'ok' && entry.fingerprint === fp) recheck(desired, key, fp, entry);
     }, Math.min(Math.max(0, inMs), recheckAfterMs));
     timer.unref();
-    scheduledRechecks.set(owed, timer);
+    scheduledRechecks.set(key, { fingerprint: fp, timer });
   }
 
   function recheck(desired: SecretProviderClass, key: string, fp: string, hit: CacheEntry): void {
@@ -473,7 +474,7 @@ export function createClusterStore(options: ClusterStoreOptions): ClusterStore {
       cache.clear();
     },
     close() {
-      for (const timer of scheduledRechecks.values()) clearTimeout(timer);
+      for (const { timer } of scheduledRechecks.values()) clearTimeout(timer);
       scheduledRechecks.clear();
       closing ??= agent.close();
       return closing;
