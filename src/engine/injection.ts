@@ -50,9 +50,19 @@ export function planPatch(input: PatchInput): Result<PatchOperation[]> {
   for (const container of input.containers) {
     const isTarget = targeted.has(container);
     const wasTarget = previously.has(container.name);
-    if (!isTarget && !wasTarget) continue; // cost stays with the containers we touch
-    const base = pointer('spec', container.list, container.index);
     const label = `container ${quote(container.name)}`;
+    if (!isTarget && !wasTarget) {
+      // Our volume is the targeted containers' alone: one left out that mounts it would read the credentials without
+      // the status recording it. Only the mount list is read here: cost stays with the containers we touch.
+      if (mountsOurVolume(own(container.value, 'volumeMounts'))) {
+        return refuse(
+          `${label} mounts volume ${quote(VOLUME_NAME)} but is not in db-access/containers; ` +
+            'add it to db-access/containers, or remove that mount',
+        );
+      }
+      continue;
+    }
+    const base = pointer('spec', container.list, container.index);
 
     const mounts = readNamedList(container.value, 'volumeMounts', `${label} volumeMounts`);
     if (!mounts.ok) return mounts;
@@ -110,4 +120,9 @@ export function planPatch(input: PatchInput): Result<PatchOperation[]> {
     ops.push({ op: 'replace', path: statusPath, value: statusValue });
   }
   return ok(ops);
+}
+
+/** A mount list (unchecked: the container is not ours to validate) with an entry for our volume. */
+function mountsOurVolume(mounts: unknown): boolean {
+  return Array.isArray(mounts) && mounts.some((m: unknown) => own(m, 'name') === VOLUME_NAME);
 }
