@@ -554,7 +554,6 @@ interface Throttled {
   readonly seconds: number;
 }
 
-
 /**
  * A message that says what failed and what to check; never includes object contents. `throttledFor`: the throttling
  * already waited out, so that a deadline reached after it is reported as throttling, not as a slow API.
