@@ -53,8 +53,10 @@ export function planPatch(input: PatchInput): Result<PatchOperation[]> {
     const label = `container ${quote(container.name)}`;
     if (!isTarget && !wasTarget) {
       // Our volume is the targeted containers' alone: one left out that mounts it would read the credentials without
-      // the status recording it. Only the mount list is read here: cost stays with the containers we touch.
-      if (mountsOurVolume(own(container.value, 'volumeMounts'))) {
+      // the status recording it. Checked on the first injection only: on a reinvocation such a mount can be another
+      // webhook's doing (a renamed container), and failing the pod would not help its author. Only the mount list is
+      // read here: cost stays with the containers we touch.
+      if (recorded === undefined && mountsOurVolume(own(container.value, 'volumeMounts'))) {
         return refuse(
           `${label} mounts volume ${quote(VOLUME_NAME)} but is not in db-access/containers; ` +
             'add it to db-access/containers, or remove that mount',

@@ -206,6 +206,19 @@ t.test('reinvocation: the containers annotation can name a container another web
   t.same(final.spec.containers[0], { name: 'app', volumeMounts: [], env: [] }, 'app is back to nothing of ours');
 });
 
+t.test('a container left out that mounts our volume: denied on the first injection, not on a reinvocation', async (t) => {
+  const spec = { containers: [{ name: 'app' }, { name: 'reporter', volumeMounts: [{ name: 'database-secrets', mountPath: '/s' }] }] };
+  const first = decide(request(pod({ 'db-access/containers': 'app' }, spec)), policy);
+  t.match(first, { action: 'deny', message: /container "reporter" mounts volume "database-secrets" but is not in db-access\/containers/ });
+  // Another webhook renames a container we injected into: its mount is no longer recorded, but that is not the
+  // pod author's doing, so the reinvocation admits the pod rather than failing it.
+  const base = pod({}, { containers: [{ name: 'app' }, { name: 'reporter' }] });
+  const injectedPod = applyPatch(base, injected(decide(request(base), policy)).patch);
+  const renamed = applyPatch(injectedPod, [{ op: 'replace', path: '/spec/containers/1/name', value: 'reporter-2' }]);
+  const again = injected(decide(request(renamed), policy));
+  t.same(again.target.containers, ['app'], 'the renamed container is no longer ours');
+});
+
 t.test('a stale or partial injection is repaired without duplicates', async (t) => {
   const base = pod({}, { containers: [{ name: 'c', env: [{ name: 'A', value: '1' }] }] });
   const d = injected(decide(request(base), policy));
