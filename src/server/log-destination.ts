@@ -37,7 +37,8 @@ export class LineBatches implements DestinationStream {
   #lines: string[] = [];
   #chars = 0;
 
-  constructor(target: LineWriter, batchChars: number, onWriteError: (err: unknown, lines: number) => void = () => {}) {
+  /** `onWriteError` is required: a batch lost without a word is what this class exists to prevent. */
+  constructor(target: LineWriter, batchChars: number, onWriteError: (err: unknown, lines: number) => void) {
     this.#target = target;
     this.#batchChars = batchChars;
     this.#onWriteError = onWriteError;

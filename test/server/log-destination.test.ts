@@ -6,9 +6,14 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { FdWriter, LineBatches, LostLinesReport } from '../../src/server/log-destination.ts';
 import { createLogger } from '../../src/server/logger.ts';
 
+/** For writers that cannot fail: a call would be a bug in the test. */
+const neverFails = (err: unknown): never => {
+  throw new Error(`unexpected write error: ${String(err)}`);
+};
+
 t.test('LineBatches: lines are written joined and in order, once a batch is full or when flushed', async (t) => {
   const writes: string[] = [];
-  const batches = new LineBatches({ write: (text: string) => writes.push(text) }, 4096);
+  const batches = new LineBatches({ write: (text: string) => writes.push(text) }, 4096, neverFails);
   const line = (n: number) => `${JSON.stringify({ n, pad: 'x'.repeat(1480) })}\n`;
   batches.write(line(1));
   batches.write(line(2));
@@ -335,7 +340,7 @@ t.test('LineBatches on FdWriter: once stdout works again, every new batch is wri
 
 t.test('LineBatches: a fatal line is written at once, not with the next batch', async (t) => {
   const writes: string[] = [];
-  const logger = createLogger('info', new LineBatches({ write: (text: string) => writes.push(text) }, 4096));
+  const logger = createLogger('info', new LineBatches({ write: (text: string) => writes.push(text) }, 4096, neverFails));
   logger.info({ n: 1 }, 'admission');
   t.equal(writes.length, 0);
   logger.fatal({ setting: 'TLS_CERT_FILE' }, 'cannot start');
